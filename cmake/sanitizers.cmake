@@ -1,0 +1,11 @@
+# EVENTFEED_SANITIZE: "" (none), "address" (ASan + UBSan) or "thread" (TSan).
+set(EVENTFEED_SANITIZE "" CACHE STRING "Sanitizer set: address or thread")
+if(EVENTFEED_SANITIZE STREQUAL "address")
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+elseif(EVENTFEED_SANITIZE STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+elseif(NOT EVENTFEED_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "EVENTFEED_SANITIZE must be empty, 'address' or 'thread'")
+endif()

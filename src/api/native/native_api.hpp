@@ -1,0 +1,42 @@
+// api/native/native_api.hpp: eventfeed's own HTTP API (docs/api/native.md).
+//
+//   POST /v1/streams/{stream}/events   publish one event or a batch to one stream
+//   POST /v1/events                    publish to several streams at once
+//   GET  /v1/streams/{stream}/events   long-poll: ?after=P|now&timeout=S&limit=N&types=a,b
+//   GET  /v1/streams/{stream}          {"stream", "head", "oldest", "waiters"}
+//   GET  /healthz                      liveness, no key needed
+//
+// Authentication is `Authorization: Bearer <key>`; errors are {"error": {"code", "message"}}.
+// This file only translates: HTTP in, feed call, HTTP out.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "core/errc.hpp"
+#include "core/event.hpp"
+#include "core/principal.hpp"
+#include "feed/feed.hpp"
+#include "http/router.hpp"
+
+namespace eventfeed::api::native {
+
+struct options {
+  std::chrono::milliseconds default_timeout{30'000};
+  std::chrono::milliseconds max_timeout{90'000};
+  std::size_t default_limit = 100;
+  std::size_t max_limit = 1000;
+  std::size_t max_batch = 1000;
+};
+
+void register_routes(http::router& routes, feed::engine& feed, const core::key_ring& keys,
+                     options opts = {});
+
+// The native rendering of one event, cached on the event:
+// {"position":P,"time":T,"type":"...","data":{...}}.
+const std::string& render_event(const core::event& ev);
+
+// The HTTP status the native API answers for an error code.
+http::bhttp::status status_for(core::errc code) noexcept;
+
+}  // namespace eventfeed::api::native

@@ -1,0 +1,165 @@
+#include "feed/feed.hpp"
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <limits>
+
+namespace eventfeed::feed {
+
+namespace {
+
+// Bridges a callback-style store call to an awaitable. `start(callback)` starts the call; the
+// callback may run on any thread, or inline, and the result is always posted back to the
+// awaiting coroutine's executor.
+template <class T, class Start>
+net::awaitable<core::result<T>> await_store(Start start) {
+  auto ex = co_await net::this_coro::executor;
+  co_return co_await net::async_initiate<const net::use_awaitable_t<>&, void(core::result<T>)>(
+      [ex, &start](auto handler) {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        start([shared, ex](core::result<T> r) {
+          net::post(ex, [shared, r = std::move(r)]() mutable { std::move (*shared)(std::move(r)); });
+        });
+      },
+      net::use_awaitable);
+}
+
+// How many events one poll may scan past (filtered out) before it answers with what it has;
+// bounds the work of a poll with a narrow filter over a busy stream.
+constexpr std::size_t max_scan_per_poll = 10'000;
+
+}  // namespace
+
+engine::engine(store::store& store, const core::clock& clock, std::size_t hub_shards)
+    : store_(store), clock_(clock), hub_(hub_shards) {}
+
+net::awaitable<core::result<std::vector<core::event_ptr>>> engine::async_publish(
+    std::vector<core::new_event> events) {
+  co_return co_await await_store<std::vector<core::event_ptr>>([&](auto done) {
+    store_.append(std::move(events),
+                  [this, done](core::result<std::vector<core::event_ptr>> r) {
+                    if (r) hub_.notify(*r);  // waiters learn of the events before the publisher
+                    done(std::move(r));
+                  });
+  });
+}
+
+net::awaitable<core::result<store::read_result>> engine::read_one(const std::string& stream,
+                                                               core::position after,
+                                                               std::size_t limit) {
+  if (auto fast = store_.try_read(stream, after, limit)) co_return std::move(*fast);
+  co_return co_await await_store<store::read_result>(
+      [&](auto done) { store_.read(stream, after, limit, std::move(done)); });
+}
+
+net::awaitable<core::result<engine::scan>> engine::read_matching(const poll_request& request,
+                                                             core::position after) {
+  scan out;
+  out.scanned_to = after;
+  const std::size_t chunk = std::max<std::size_t>(request.limit, 1);
+  std::size_t scanned = 0;
+  bool first = true;
+  std::vector<core::event_ptr> merged;
+  for (;;) {
+    // Read one chunk of every stream; a stream that filled its chunk may have more, so only
+    // positions up to the smallest "last position" of such streams are complete.
+    merged.clear();
+    core::position cut = std::numeric_limits<core::position>::max();
+    bool truncated = false;
+    for (const auto& stream : request.streams) {
+      auto r = co_await read_one(stream, out.scanned_to, chunk);
+      if (!r) co_return std::move(r).err();
+      if (first && r->gap) out.gap = true;
+      if (r->events.size() >= chunk) {
+        truncated = true;
+        cut = std::min(cut, r->events.back()->pos);
+      }
+      merged.insert(merged.end(), r->events.begin(), r->events.end());
+    }
+    first = false;
+    if (request.streams.size() > 1) {
+      std::sort(merged.begin(), merged.end(),
+                [](const core::event_ptr& a, const core::event_ptr& b) { return a->pos < b->pos; });
+    }
+    for (const auto& ev : merged) {
+      if (ev->pos > cut) break;
+      out.scanned_to = ev->pos;
+      ++scanned;
+      if (request.filter.accepts(*ev)) {
+        out.events.push_back(ev);
+        if (out.events.size() >= request.limit) co_return out;
+      }
+    }
+    if (!truncated || scanned >= max_scan_per_poll) co_return out;
+  }
+}
+
+net::awaitable<core::result<poll_result>> engine::async_poll(poll_request request) {
+  if (request.streams.empty()) co_return core::error{core::errc::bad_request, "no stream to poll"};
+  poll_result res;
+  core::position after = request.from.pos;
+  const bool report_gap = request.from.from == core::cursor::kind::after;
+  if (request.from.from == core::cursor::kind::oldest) after = 0;
+  if (request.from.from == core::cursor::kind::now) {
+    after = 0;
+    for (const auto& stream : request.streams) {
+      auto info = co_await async_info(stream);
+      if (!info) co_return std::move(info).err();
+      after = std::max(after, info->head);
+    }
+  }
+
+  const auto deadline = clock_.steady_now() + request.timeout;
+  bool first = true;
+  for (;;) {
+    auto found = co_await read_matching(request, after);
+    if (!found) co_return std::move(found).err();
+    if (first && report_gap) res.gap = found->gap;
+    first = false;
+    after = found->scanned_to;
+    if (!found->events.empty() || request.timeout.count() <= 0 ||
+        clock_.steady_now() >= deadline) {
+      res.events = std::move(found->events);
+      res.reason = res.events.empty() ? wake_reason::timeout : wake_reason::events;
+      res.next = after;
+      co_return res;
+    }
+
+    auto w = std::make_shared<waiter>(request.streams, request.filter, deadline, request.key);
+    hub_.park(w);
+    // The read that closes the race with a publish that committed before park().
+    found = co_await read_matching(request, after);
+    if (!found || !found->events.empty()) hub_.claim(w, wake_reason::cancelled);
+    if (!found) co_return std::move(found).err();
+    after = found->scanned_to;
+    if (!found->events.empty()) {
+      res.events = std::move(found->events);
+      res.reason = wake_reason::events;
+      res.next = after;
+      co_return res;
+    }
+
+    const wake_reason reason = co_await hub_.async_wait(w, net::use_awaitable);
+    if (reason == wake_reason::events) continue;
+    res.reason = reason;
+    res.next = after;
+    co_return res;
+  }
+}
+
+net::awaitable<core::result<store::stream_info>> engine::async_info(std::string stream) {
+  if (auto fast = store_.try_info(stream)) co_return std::move(*fast);
+  co_return co_await await_store<store::stream_info>(
+      [&](auto done) { store_.info(std::move(stream), std::move(done)); });
+}
+
+void engine::tick() {
+  hub_.expire(clock_.steady_now());
+  store_.trim_expired();
+}
+
+void engine::shutdown() { hub_.shutdown(); }
+
+}  // namespace eventfeed::feed

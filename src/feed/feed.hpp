@@ -1,0 +1,97 @@
+// feed/feed.hpp: feed::engine, what every dialect calls: publish, poll, stream info, shutdown.
+//
+// Publish: the store appends (durably, group-committed by the backend); once it reports the
+// events durable, the hub wakes the waiters of the streams touched, and only then does the
+// publisher's coroutine resume with the positions. A publisher never learns of a position that
+// a poll could not yet read.
+//
+// Poll: resolve the cursor, read what is there (the store's in-memory fast path first), and if
+// nothing the filter accepts is there, park a waiter in the hub, read once more (see hub.hpp on
+// lost wake-ups), then wait. A wake for events loops back to reading; a deadline, a newer poll
+// with the same key, shutdown or cancellation end the poll with no events and the cursor where
+// it was (or past events the filter skipped).
+//
+// A poll may follow several streams that share a `{tag}` (and so one position sequence): the
+// reads are merged by position, so one cursor covers them all.
+//
+// Threading: the awaitables resume on the caller's executor; store callbacks are posted back to
+// it. Apart from `tick` (server ticker), every member may be called from any I/O thread.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/cursor.hpp"
+#include "core/errc.hpp"
+#include "core/event.hpp"
+#include "core/filter.hpp"
+#include "core/publish.hpp"
+#include "feed/hub.hpp"
+#include "store/store.hpp"
+
+namespace eventfeed::feed {
+
+namespace net = boost::asio;
+
+struct poll_request {
+  std::vector<std::string> streams;  // one, or several sharing a {tag}
+  core::cursor from;
+  core::event_filter filter;
+  std::size_t limit = 100;  // most events in one answer
+  std::chrono::milliseconds timeout{30'000};
+  std::optional<std::string> key;  // a newer poll with the same key supersedes this one
+};
+
+struct poll_result {
+  std::vector<core::event_ptr> events;  // accepted by the filter, in position order
+  core::position next = 0;  // the cursor to resume from: everything up to it has been seen
+  bool gap = false;         // the cursor was older than the oldest retained event
+  // Why the poll ended: `events` (there are events), or the wake reason of an empty answer.
+  wake_reason reason = wake_reason::events;
+};
+
+class engine {
+ public:
+  engine(store::store& store, const core::clock& clock, std::size_t hub_shards = 64);
+
+  net::awaitable<core::result<std::vector<core::event_ptr>>> async_publish(
+      std::vector<core::new_event> events);
+
+  net::awaitable<core::result<poll_result>> async_poll(poll_request request);
+
+  net::awaitable<core::result<store::stream_info>> async_info(std::string stream);
+
+  // Expires due deadlines and applies age retention. Called by the server's ticker.
+  void tick();
+
+  // Answers every parked poll (reason `shutdown`) and refuses new parks; polls that find events
+  // still answer them.
+  void shutdown();
+
+  std::size_t waiters(std::string_view stream) const { return hub_.waiters(stream); }
+  std::size_t total_waiters() const noexcept { return hub_.total_waiters(); }
+  hub& waiter_hub() noexcept { return hub_; }
+  store::store& backing_store() noexcept { return store_; }
+
+ private:
+  struct scan {
+    std::vector<core::event_ptr> events;
+    core::position scanned_to = 0;
+    bool gap = false;
+  };
+  net::awaitable<core::result<store::read_result>> read_one(const std::string& stream,
+                                                            core::position after,
+                                                            std::size_t limit);
+  net::awaitable<core::result<scan>> read_matching(const poll_request& request,
+                                                   core::position after);
+
+  store::store& store_;
+  const core::clock& clock_;
+  hub hub_;
+};
+
+}  // namespace eventfeed::feed

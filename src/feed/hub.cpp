@@ -1,0 +1,218 @@
+#include "feed/hub.hpp"
+
+#include <algorithm>
+
+namespace eventfeed::feed {
+
+hub::hub(std::size_t shard_count)
+    : shards_(std::make_unique<shard[]>(std::max<std::size_t>(shard_count, 1))),
+      shard_count_(std::max<std::size_t>(shard_count, 1)) {}
+
+hub::~hub() { shutdown(); }
+
+hub::shard& hub::shard_for(std::string_view stream) const noexcept {
+  return shards_[std::hash<std::string_view>{}(stream) % shard_count_];
+}
+
+bool hub::try_claim(waiter& w, wake_reason reason) noexcept {
+  if (w.claimed_.exchange(true, std::memory_order_acq_rel)) return false;
+  w.reason_ = reason;
+  return true;
+}
+
+void hub::park(const std::shared_ptr<waiter>& w) {
+  if (w->key_) {
+    std::shared_ptr<waiter> previous;
+    {
+      std::lock_guard lock(keys_mutex_);
+      auto& slot = keys_[*w->key_];
+      previous = slot.lock();
+      slot = w;
+    }
+    if (previous && previous != w) claim(previous, wake_reason::superseded);
+  }
+
+  w->links_.resize(w->streams_.size());
+  for (std::size_t i = 0; i < w->streams_.size(); ++i) {
+    const std::string& name = w->streams_[i];
+    shard& s = shard_for(name);
+    std::lock_guard lock(s.mutex);
+    // Checked under the lock that detach() and shutdown() also take for this shard: a waiter
+    // claimed meanwhile is not registered any further, so no list keeps a dangling pointer.
+    if (w->claimed()) break;
+    if (i == 0 && shut_down_.load(std::memory_order_acquire)) break;
+    auto it = s.streams.find(name);
+    if (it == s.streams.end()) it = s.streams.emplace(name, stream_waiters{}).first;
+    w->links_[i] = {&it->second, it->second.items.size()};
+    it->second.items.push_back(w.get());
+    if (i == 0) {
+      w->deadline_pos_ = s.deadlines.emplace(w->deadline_, w.get());
+      w->has_deadline_ = true;
+      s.owned.emplace(w.get(), w);
+      total_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  if (shut_down_.load(std::memory_order_acquire)) claim(w, wake_reason::shutdown);
+}
+
+// Runs the waiter's handler on the waiter's own executor; always posted, never inline, since the
+// claimer may be another thread or may be holding state the resumed coroutine will touch.
+void hub::post_wake(waiter& w) {
+  boost::asio::post(w.executor_,
+                    [h = std::move(w.handler_), r = w.reason_]() mutable { h->invoke(r); });
+}
+
+void hub::install_handler(waiter& w, boost::asio::any_io_executor ex,
+                          waiter::handler_type handler) {
+  w.executor_ = std::move(ex);
+  w.handler_ = std::move(handler);
+  auto expected = waiter::handoff::empty;
+  if (!w.handoff_.compare_exchange_strong(expected, waiter::handoff::handler_set,
+                                          std::memory_order_acq_rel)) {
+    // Woken before the handler arrived: deliver now, still by posting (never inline).
+    post_wake(w);
+  }
+}
+
+void hub::deliver(waiter& w) {
+  auto prev = w.handoff_.exchange(waiter::handoff::woken, std::memory_order_acq_rel);
+  if (prev != waiter::handoff::handler_set) return;  // install_handler will deliver
+  post_wake(w);
+}
+
+void hub::remove_from_list(stream_waiters& list, waiter& w, std::size_t link_index) {
+  const std::size_t idx = w.links_[link_index].index;
+  waiter* last = list.items.back();
+  list.items[idx] = last;
+  list.items.pop_back();
+  if (last != &w) {
+    for (auto& l : last->links_) {
+      if (l.list == &list) {
+        l.index = idx;
+        break;
+      }
+    }
+  }
+  w.links_[link_index].list = nullptr;
+}
+
+void hub::detach(const std::shared_ptr<waiter>& w) {
+  for (std::size_t i = 0; i < w->links_.size(); ++i) {
+    shard& s = shard_for(w->streams_[i]);
+    std::lock_guard lock(s.mutex);
+    if (auto* list = static_cast<stream_waiters*>(w->links_[i].list)) {
+      remove_from_list(*list, *w, i);
+      if (list->items.empty()) s.streams.erase(w->streams_[i]);
+    }
+    if (i == 0 && w->has_deadline_) {
+      s.deadlines.erase(w->deadline_pos_);
+      w->has_deadline_ = false;
+      s.owned.erase(w.get());  // the caller's reference keeps `w` alive
+      total_.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+  if (w->key_) {
+    std::lock_guard lock(keys_mutex_);
+    auto it = keys_.find(*w->key_);
+    if (it != keys_.end() && (it->second.expired() || it->second.lock() == w)) keys_.erase(it);
+  }
+}
+
+bool hub::claim(const std::shared_ptr<waiter>& w, wake_reason reason) {
+  if (!try_claim(*w, reason)) return false;
+  detach(w);
+  deliver(*w);
+  return true;
+}
+
+std::size_t hub::notify(const std::vector<core::event_ptr>& events) {
+  std::vector<waiter*> woken;
+  // Visit each distinct stream once, with the events of that stream.
+  std::vector<bool> done(events.size(), false);
+  std::vector<const core::event*> group;
+  for (std::size_t first = 0; first < events.size(); ++first) {
+    if (done[first]) continue;
+    const std::string& name = events[first]->stream;
+    group.clear();
+    for (std::size_t j = first; j < events.size(); ++j) {
+      if (!done[j] && events[j]->stream == name) {
+        group.push_back(events[j].get());
+        done[j] = true;
+      }
+    }
+    shard& s = shard_for(name);
+    std::lock_guard lock(s.mutex);
+    auto it = s.streams.find(name);
+    if (it == s.streams.end()) continue;
+    auto& items = it->second.items;
+    for (std::size_t i = 0; i < items.size();) {
+      waiter* w = items[i];
+      const bool wanted =
+          !w->claimed() && std::any_of(group.begin(), group.end(), [w](const core::event* ev) {
+            return w->filter_.accepts(*ev);
+          });
+      if (!wanted || !try_claim(*w, wake_reason::events)) {
+        ++i;
+        continue;
+      }
+      std::size_t link = 0;
+      while (w->links_[link].list != &it->second) ++link;
+      remove_from_list(it->second, *w, link);  // moves the last item into slot i
+      woken.push_back(w);
+    }
+    if (items.empty()) s.streams.erase(it);
+  }
+  // A claimed waiter stays alive at least until its claimer (us) detaches it, because the shard
+  // of its first stream owns a reference until then. Take our own reference before detaching.
+  for (waiter* w : woken) {
+    std::shared_ptr<waiter> owner_ref;
+    {
+      shard& owner = shard_for(w->streams_[0]);
+      std::lock_guard lock(owner.mutex);
+      owner_ref = owner.owned.at(w);
+    }
+    detach(owner_ref);
+    deliver(*owner_ref);
+  }
+  return woken.size();
+}
+
+std::size_t hub::expire(std::chrono::steady_clock::time_point now) {
+  std::vector<std::shared_ptr<waiter>> due;
+  for (std::size_t i = 0; i < shard_count_; ++i) {
+    shard& s = shards_[i];
+    std::lock_guard lock(s.mutex);
+    for (auto it = s.deadlines.begin(); it != s.deadlines.end() && it->first <= now; ++it) {
+      if (try_claim(*it->second, wake_reason::timeout)) due.push_back(s.owned.at(it->second));
+    }
+  }
+  for (auto& w : due) {
+    detach(w);
+    deliver(*w);
+  }
+  return due.size();
+}
+
+void hub::shutdown() {
+  shut_down_.store(true, std::memory_order_release);
+  std::vector<std::shared_ptr<waiter>> all;
+  for (std::size_t i = 0; i < shard_count_; ++i) {
+    shard& s = shards_[i];
+    std::lock_guard lock(s.mutex);
+    for (auto& [ptr, owner] : s.owned)
+      if (try_claim(*ptr, wake_reason::shutdown)) all.push_back(owner);
+  }
+  for (auto& w : all) {
+    detach(w);
+    deliver(*w);
+  }
+}
+
+std::size_t hub::waiters(std::string_view stream) const {
+  shard& s = shard_for(stream);
+  std::lock_guard lock(s.mutex);
+  auto it = s.streams.find(stream);
+  return it == s.streams.end() ? 0 : it->second.items.size();
+}
+
+}  // namespace eventfeed::feed

@@ -1,0 +1,77 @@
+// http/router.hpp: maps (method, path) to a handler, with `{name}` captures, and renders errors
+// in the shape of the API that owns the path.
+//
+// Handlers are coroutines on the connection's executor. The http layer knows no events: a
+// handler gets the request and its captures, and returns a response.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace eventfeed::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+
+using request = bhttp::request<bhttp::string_body>;
+using response = bhttp::response<bhttp::string_body>;
+
+class request_context;
+using handler = std::function<net::awaitable<response>(request_context&)>;
+
+// Renders an error body for `status` with a stable machine code and a human message.
+using error_renderer =
+    std::function<response(bhttp::status status, std::string_view code, std::string_view message)>;
+
+// The default error shape: {"error": {"code": "...", "message": "..."}}.
+response render_json_error(bhttp::status status, std::string_view code, std::string_view message);
+
+// Builds a response with a JSON body (Content-Type: application/json).
+response json_response(bhttp::status status, std::string body);
+
+// Captures of one match, by name; values are percent-decoded.
+class route_params {
+ public:
+  void add(std::string_view name, std::string value) { items_.emplace_back(name, std::move(value)); }
+  const std::string* find(std::string_view name) const;
+
+ private:
+  std::vector<std::pair<std::string_view, std::string>> items_;
+};
+
+class router {
+ public:
+  // `pattern` is an absolute path whose segments are literals or `{name}` captures.
+  void add(bhttp::verb method, std::string pattern, handler h);
+  // Errors for paths starting with `prefix` use `render` (longest prefix wins).
+  void set_error_renderer(std::string prefix, error_renderer render);
+
+  struct match {
+    const handler* h = nullptr;  // null: no route (see `path_known`)
+    route_params params;
+    bool path_known = false;  // some route has this path with another method
+  };
+  match find(bhttp::verb method, std::string_view path) const;
+
+  response render_error(std::string_view path, bhttp::status status, std::string_view code,
+                        std::string_view message) const;
+
+ private:
+  struct route {
+    bhttp::verb method;
+    std::vector<std::string> segments;
+    handler h;
+  };
+  std::vector<route> routes_;
+  std::vector<std::pair<std::string, error_renderer>> renderers_;
+};
+
+}  // namespace eventfeed::http

@@ -1,0 +1,67 @@
+#include "server/app.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include "api/native/native_api.hpp"
+#include "store/memory/memory_store.hpp"
+
+namespace eventfeed::server {
+
+app::app(config cfg) : cfg_(std::move(cfg)) {
+  for (const auto& k : cfg_.keys) {
+    core::principal who{k.name, {}, {}};
+    for (const auto& p : k.publish) who.publish.emplace_back(p);
+    for (const auto& p : k.read) who.read.emplace_back(p);
+    keys_.add(k.key, std::move(who));
+  }
+  store_ = std::make_unique<store::memory::memory_store>(cfg_.retention, &clock_);
+  feed_ = std::make_unique<feed::engine>(*store_, clock_);
+  api::native::register_routes(routes_, *feed_, keys_, cfg_.native);
+  server_ = std::make_unique<http::server>(cfg_.http, routes_);
+}
+
+app::~app() { stop(); }
+
+void app::start() {
+  server_->start();
+  server_->every(cfg_.tick, [f = feed_.get()] { f->tick(); });
+}
+
+void app::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  feed_->shutdown();
+  server_->stop(cfg_.shutdown_grace);
+  store_->close();
+}
+
+int serve(config cfg) {
+  // Block the stop signals in every thread (the I/O threads inherit this mask) and take them
+  // synchronously here, so no handler runs on an I/O thread.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  const std::string address = cfg.http.address;
+  app instance(std::move(cfg));
+  instance.start();
+  // One machine-readable line on stdout, so scripts and tests can find a port chosen with :0.
+  std::printf("eventfeed listening on %s:%u\n", address.c_str(), instance.port());
+  std::fflush(stdout);
+  spdlog::info("eventfeed listening on {}:{} (store: {})", address, instance.port(),
+               instance.engine().backing_store().backend_name());
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("received {}, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  instance.stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace eventfeed::server
