@@ -8,12 +8,7 @@
 // Thread affinity: a context lives on its connection's executor and must only be used there.
 #pragma once
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,11 +17,23 @@
 
 namespace eventfeed::http {
 
+// What a connection offers a handler beyond the request: a way to learn that the peer is gone.
+class connection_io {
+ public:
+  // Completes when the peer closes or resets the connection; otherwise it waits until
+  // cancelled. Bytes that arrive meanwhile (a pipelined request) are kept for the next read.
+  virtual net::awaitable<void> watch_disconnect() = 0;
+
+ protected:
+  ~connection_io() = default;
+};
+
 class request_context {
  public:
+  // `io` may be null (a handler called without a connection, in tests): until_disconnect then
+  // simply runs the work.
   request_context(const request& req, route_params params, std::string_view request_id,
-                  const router& routes, beast::tcp_stream* stream, beast::flat_buffer* buffer,
-                  std::size_t buffer_limit);
+                  const router& routes, connection_io* io);
 
   const request& req() const noexcept { return req_; }
   std::string_view path() const noexcept { return path_; }
@@ -48,24 +55,18 @@ class request_context {
   template <class T>
   net::awaitable<std::optional<T>> until_disconnect(net::awaitable<T> work) {
     using namespace net::experimental::awaitable_operators;
-    if (!stream_) co_return co_await std::move(work);  // tests without a socket
-    auto r = co_await (std::move(work) || watch_disconnect());
+    if (!io_) co_return co_await std::move(work);
+    auto r = co_await (std::move(work) || io_->watch_disconnect());
     if (r.index() == 0) co_return std::move(std::get<0>(r));
     co_return std::nullopt;
   }
 
  private:
-  // Completes when the peer closes or resets the connection; never otherwise (it is cancelled
-  // by until_disconnect when the work finishes first).
-  net::awaitable<void> watch_disconnect();
-
   const request& req_;
   route_params params_;
   std::string_view request_id_;
   const router& routes_;
-  beast::tcp_stream* stream_;
-  beast::flat_buffer* buffer_;
-  std::size_t buffer_limit_;
+  connection_io* io_;
   std::string_view path_;
   std::string_view query_;
 };

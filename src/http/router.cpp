@@ -28,7 +28,6 @@ bool is_capture(std::string_view seg) {
   return seg.size() > 2 && seg.front() == '{' && seg.back() == '}';
 }
 
-
 }  // namespace
 
 response json_response(bhttp::status status, std::string body) {

@@ -40,7 +40,9 @@ response json_response(bhttp::status status, std::string body);
 // Captures of one match, by name; values are percent-decoded.
 class route_params {
  public:
-  void add(std::string_view name, std::string value) { items_.emplace_back(name, std::move(value)); }
+  void add(std::string_view name, std::string value) {
+    items_.emplace_back(name, std::move(value));
+  }
   const std::string* find(std::string_view name) const;
 
  private:

@@ -4,11 +4,7 @@
 // each accepted socket to the next context in turn; a connection then lives on that one thread
 // for its whole life, so its coroutine needs no strand.
 //
-// A connection is one coroutine: read a request (headers within `idle_timeout`, the body within
-// `read_timeout`), route it, run the handler, write the answer within `write_timeout`, and loop
-// while keep-alive holds. Limits answer before any handler runs: headers over
-// `max_header_bytes` → 431, a body over `max_body_bytes` → 413, malformed HTTP → 400, each with
-// a JSON body, then the connection is closed. Every response carries `X-Request-Id`.
+// A connection is one coroutine (http/connection.hpp) on its thread's context.
 //
 // Shutdown (`stop`): the acceptor closes, responses in progress are allowed to finish (the feed
 // answers parked polls itself), then after `grace` or once nothing is in progress the contexts
@@ -27,21 +23,11 @@
 #include <vector>
 
 #include "http/router.hpp"
+#include "http/server_options.hpp"
 
 namespace eventfeed::http {
 
-struct server_options {
-  std::string address = "127.0.0.1";
-  unsigned short port = 8080;  // 0: pick a free port (see server::port())
-  unsigned threads = 0;        // 0: one per core
-  std::size_t max_header_bytes = 16 * 1024;
-  std::size_t max_body_bytes = 1024 * 1024;
-  std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for the next request
-  std::chrono::milliseconds read_timeout{30'000};  // to receive a request body
-  std::chrono::milliseconds write_timeout{30'000};
-  bool access_log = true;
-  std::string server_header = "eventfeed";
-};
+struct connection_shared;
 
 class server {
  public:
@@ -59,10 +45,8 @@ class server {
   void stop(std::chrono::milliseconds grace);
 
   unsigned short port() const noexcept { return port_; }
-  std::size_t connections() const noexcept { return connections_.load(); }
-  std::size_t in_flight() const noexcept { return in_flight_.load(); }
-
-  struct shared_state;
+  std::size_t connections() const noexcept;
+  std::size_t in_flight() const noexcept;
 
  private:
   server_options options_;
@@ -72,11 +56,8 @@ class server {
   std::vector<net::executor_work_guard<net::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   std::unique_ptr<net::ip::tcp::acceptor> acceptor_;
-  std::unique_ptr<shared_state> state_;
+  std::unique_ptr<connection_shared> shared_;
   unsigned short port_ = 0;
-  std::atomic<std::size_t> connections_{0};
-  std::atomic<std::size_t> in_flight_{0};
-  std::atomic<bool> stopping_{false};
   std::atomic<bool> stopped_{false};
 };
 

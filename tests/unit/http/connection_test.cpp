@@ -1,0 +1,173 @@
+#include "http/connection.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/_experimental/test/stream.hpp>
+
+namespace eventfeed::http {
+namespace {
+
+namespace test = boost::beast::test;
+
+// Drives serve_connection over an in-memory stream: no sockets, no threads, no timeouts.
+class ConnectionTest : public ::testing::Test {
+ protected:
+  ConnectionTest() {
+    routes_.add(
+        bhttp::verb::get, "/hello/{name}", [](request_context& ctx) -> net::awaitable<response> {
+          co_return json_response(bhttp::status::ok, R"({"hello":")" + ctx.param("name") + R"("})");
+        });
+    routes_.add(bhttp::verb::post, "/echo", [](request_context& ctx) -> net::awaitable<response> {
+      co_return json_response(bhttp::status::ok, ctx.req().body());
+    });
+    // A handler that parks until the client goes away (or a long timer fires).
+    routes_.add(bhttp::verb::get, "/park",
+                [this](request_context& ctx) -> net::awaitable<response> {
+                  auto wait = [this]() -> net::awaitable<int> {
+                    net::steady_timer t(ioc_, std::chrono::hours(1));
+                    co_await t.async_wait(net::use_awaitable);
+                    co_return 1;
+                  };
+                  parked_ = true;
+                  auto r = co_await ctx.until_disconnect(wait());
+                  saw_disconnect_ = !r.has_value();
+                  co_return json_response(bhttp::status::ok, "{}");
+                });
+    options_.max_header_bytes = 1024;
+    options_.max_body_bytes = 64;
+  }
+
+  // Runs one connection over `input` (closed after it) and returns everything written back.
+  std::string exchange(std::string input) {
+    test::stream server(ioc_), client(ioc_);
+    server.connect(client);
+    client.write_some(net::buffer(input));
+    client.close();  // the peer sends nothing more: EOF after the input
+    bool done = false;
+    net::co_spawn(ioc_, serve_connection(server, shared_), [&](std::exception_ptr e) {
+      done = true;
+      if (e) std::rethrow_exception(e);
+    });
+    ioc_.run();
+    ioc_.restart();
+    EXPECT_TRUE(done);
+    return std::string(client.str());
+  }
+
+  net::io_context ioc_;
+  router routes_;
+  server_options options_;
+  connection_shared shared_{options_, routes_};
+  bool parked_ = false;
+  bool saw_disconnect_ = false;
+};
+
+TEST_F(ConnectionTest, AnswersARoutedRequestWithARequestId) {
+  auto out = exchange("GET /hello/w%6Frld HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(out.find("HTTP/1.1 200 OK\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("X-Request-Id: "), std::string::npos);
+  EXPECT_NE(out.find(R"({"hello":"world"})"), std::string::npos);
+  EXPECT_EQ(shared_.connections.load(), 0u);
+  EXPECT_EQ(shared_.in_flight.load(), 0u);
+}
+
+TEST_F(ConnectionTest, ServesPipelinedKeepAliveRequestsInOrder) {
+  auto out = exchange(
+      "GET /hello/a HTTP/1.1\r\nHost: x\r\n\r\n"
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n\r\n{\"b\":1}"
+      "GET /hello/c HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto a = out.find(R"({"hello":"a"})");
+  auto b = out.find(R"({"b":1})");
+  auto c = out.find(R"({"hello":"c"})");
+  ASSERT_NE(a, std::string::npos) << out;
+  ASSERT_NE(b, std::string::npos) << out;
+  ASSERT_NE(c, std::string::npos) << out;
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+}
+
+TEST_F(ConnectionTest, ConnectionCloseEndsAfterOneResponse) {
+  auto out = exchange(
+      "GET /hello/a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+      "GET /hello/b HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(out.find("Connection: close"), std::string::npos) << out;
+  EXPECT_EQ(out.find(R"({"hello":"b"})"), std::string::npos);
+}
+
+TEST_F(ConnectionTest, OversizedHeadersGet431WithAJsonBody) {
+  auto out =
+      exchange("GET /hello/a HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(2000, 'a') + "\r\n\r\n");
+  EXPECT_NE(out.find("HTTP/1.1 431 "), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("code":"headers_too_large")"), std::string::npos);
+  EXPECT_NE(out.find("Connection: close"), std::string::npos);
+}
+
+TEST_F(ConnectionTest, OversizedBodyGets413BeforeTheHandlerRuns) {
+  auto out = exchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 65\r\n\r\n" +
+                      std::string(65, 'x'));
+  EXPECT_NE(out.find("HTTP/1.1 413 "), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("code":"payload_too_large")"), std::string::npos);
+}
+
+TEST_F(ConnectionTest, MalformedHttpGets400) {
+  auto out = exchange("GARBAGE\r\n\r\n");
+  EXPECT_NE(out.find("HTTP/1.1 400 "), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("code":"malformed_http")"), std::string::npos);
+}
+
+TEST_F(ConnectionTest, UnknownPathIs404AndWrongMethodIs405) {
+  auto out = exchange(
+      "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+      "DELETE /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(out.find("HTTP/1.1 404 "), std::string::npos) << out;
+  EXPECT_NE(out.find("HTTP/1.1 405 "), std::string::npos) << out;
+}
+
+TEST_F(ConnectionTest, APeerThatLeavesWhileParkedCancelsTheHandlersWork) {
+  test::stream server(ioc_), client(ioc_);
+  server.connect(client);
+  std::string req = "GET /park HTTP/1.1\r\nHost: x\r\n\r\n";
+  client.write_some(net::buffer(req));
+  bool done = false;
+  net::co_spawn(ioc_, serve_connection(server, shared_), [&](std::exception_ptr) { done = true; });
+  // Run until the handler is parked, then the client goes away.
+  while (!parked_) ioc_.run_one();
+  ioc_.poll();
+  EXPECT_FALSE(done);
+  client.close();
+  ioc_.run();
+  EXPECT_TRUE(done);
+  EXPECT_TRUE(saw_disconnect_);
+  EXPECT_EQ(shared_.in_flight.load(), 0u);
+}
+
+TEST_F(ConnectionTest, FailingAtEveryStepNeverCrashesOrLeaks) {
+  // Fail the n-th stream operation, for every n until an exchange completes untouched.
+  const std::string input =
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
+      "GET /hello/a HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (std::size_t n = 0; n < 100; ++n) {
+    test::fail_count fc(n);
+    test::stream server(ioc_, fc), client(ioc_);
+    server.connect(client);
+    client.write_some(net::buffer(input));
+    client.close();
+    bool done = false;
+    net::co_spawn(ioc_, serve_connection(server, shared_), [&](std::exception_ptr e) {
+      done = true;
+      EXPECT_FALSE(e);
+    });
+    ioc_.run();
+    ioc_.restart();
+    ASSERT_TRUE(done) << "step " << n;
+    EXPECT_EQ(shared_.connections.load(), 0u);
+    EXPECT_EQ(shared_.in_flight.load(), 0u);
+    if (client.str().find(R"({"hello":"a"})") != std::string::npos) return;  // got through
+  }
+  FAIL() << "the exchange never completed";
+}
+
+}  // namespace
+}  // namespace eventfeed::http
