@@ -13,6 +13,9 @@
 // return nullopt when the backend would have to go to disk or network, and the caller then uses
 // `read`/`info`, whose callbacks run on a store thread (or inline). No call blocks an I/O thread.
 //
+// Records: small key/value state other than events (queues, ...) lives in the same store, so a
+// restart loses nothing; see put_record.
+//
 // Retention: each stream keeps at most `max_events` events no older than `max_age`, by the first
 // rule whose pattern matches its name. A read whose cursor is older than the oldest retained
 // event starts at the oldest retained one and says `gap = true`.
@@ -62,6 +65,8 @@ struct stream_info {
 using append_callback = std::function<void(core::result<std::vector<core::event_ptr>>)>;
 using read_callback = std::function<void(core::result<read_result>)>;
 using info_callback = std::function<void(core::result<stream_info>)>;
+// Completion of a write that returns nothing: nullopt on success.
+using done_callback = std::function<void(std::optional<core::error>)>;
 
 class store {
  public:
@@ -80,6 +85,15 @@ class store {
 
   virtual std::optional<core::result<stream_info>> try_info(std::string_view stream) = 0;
   virtual void info(std::string stream, info_callback done) = 0;
+
+  // Small durable records the server keeps beside the events (a dialect's queues, ...), by kind
+  // and key. Reads answer from memory (backends keep every record in memory: they are few and
+  // small); writes complete once durable, like appends.
+  virtual std::optional<std::string> get_record(std::string_view kind, std::string_view key) = 0;
+  virtual std::vector<std::pair<std::string, std::string>> list_records(std::string_view kind) = 0;
+  virtual void put_record(std::string kind, std::string key, std::string value,
+                          done_callback done) = 0;
+  virtual void erase_record(std::string kind, std::string key, done_callback done) = 0;
 
   // Applies retention by age (count is applied on append). Called periodically by the feed;
   // does a bounded amount of work per call so it never stalls appends.

@@ -95,6 +95,39 @@ void memory_store::trim_expired() {
   }
 }
 
+std::optional<std::string> memory_store::get_record(std::string_view kind, std::string_view key) {
+  std::shared_lock lock(mutex_);
+  auto it = records_.find(std::pair{std::string(kind), std::string(key)});
+  if (it == records_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<std::pair<std::string, std::string>> memory_store::list_records(std::string_view kind) {
+  std::shared_lock lock(mutex_);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto it = records_.lower_bound(std::pair{std::string(kind), std::string()});
+       it != records_.end() && it->first.first == kind; ++it)
+    out.emplace_back(it->first.second, it->second);
+  return out;
+}
+
+void memory_store::put_record(std::string kind, std::string key, std::string value,
+                              done_callback done) {
+  {
+    std::unique_lock lock(mutex_);
+    records_[std::pair{std::move(kind), std::move(key)}] = std::move(value);
+  }
+  done(std::nullopt);
+}
+
+void memory_store::erase_record(std::string kind, std::string key, done_callback done) {
+  {
+    std::unique_lock lock(mutex_);
+    records_.erase(std::pair{std::move(kind), std::move(key)});
+  }
+  done(std::nullopt);
+}
+
 void memory_store::close() {
   std::unique_lock lock(mutex_);
   closed_ = true;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <deque>
+#include <map>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
@@ -31,6 +32,11 @@ class memory_store final : public store {
             read_callback done) override;
   std::optional<core::result<stream_info>> try_info(std::string_view stream) override;
   void info(std::string stream, info_callback done) override;
+  std::optional<std::string> get_record(std::string_view kind, std::string_view key) override;
+  std::vector<std::pair<std::string, std::string>> list_records(std::string_view kind) override;
+  void put_record(std::string kind, std::string key, std::string value,
+                  done_callback done) override;
+  void erase_record(std::string kind, std::string key, done_callback done) override;
   void trim_expired() override;
   void close() override;
   std::string_view backend_name() const noexcept override { return "memory"; }
@@ -55,6 +61,7 @@ class memory_store final : public store {
   const core::clock* clock_;
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, stream_log, string_hash, std::equal_to<>> streams_;
+  std::map<std::pair<std::string, std::string>, std::string, std::less<>> records_;
   core::position sequence_ = 0;
   bool closed_ = false;
 };
