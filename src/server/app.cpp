@@ -1,12 +1,13 @@
 #include "server/app.hpp"
 
-#include <csignal>
-#include <cstdio>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
+#include <csignal>
+#include <cstdio>
 
 #include "api/native/native_api.hpp"
 #include "store/memory/memory_store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 namespace eventfeed::server {
 
@@ -17,13 +18,24 @@ app::app(config cfg) : cfg_(std::move(cfg)) {
     for (const auto& p : k.read) who.read.emplace_back(p);
     keys_.add(k.key, std::move(who));
   }
-  store_ = std::make_unique<store::memory::memory_store>(cfg_.retention, &clock_);
+  if (cfg_.store_backend == "memory") {
+    store_ = std::make_unique<store::memory::memory_store>(cfg_.retention, &clock_);
+  } else {
+    store::sqlite::options so;
+    so.data_dir = cfg_.data_dir;
+    so.mode = cfg_.durability == "full" ? store::sqlite::durability::full
+                                        : store::sqlite::durability::normal;
+    so.retention = cfg_.retention;
+    store_ = std::make_unique<store::sqlite::sqlite_store>(std::move(so), &clock_);
+  }
   feed_ = std::make_unique<feed::engine>(*store_, clock_);
   api::native::register_routes(routes_, *feed_, keys_, cfg_.native);
   server_ = std::make_unique<http::server>(cfg_.http, routes_);
 }
 
-app::~app() { stop(); }
+app::~app() {
+  stop();
+}
 
 void app::start() {
   server_->start();
@@ -47,10 +59,20 @@ int serve(config cfg) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  // A file-size limit (RLIMIT_FSIZE) must fail the write, not kill the process: the store then
+  // answers 503 to publishes and recovers when the limit is raised.
+  std::signal(SIGXFSZ, SIG_IGN);
 
   const std::string address = cfg.http.address;
-  app instance(std::move(cfg));
-  instance.start();
+  std::unique_ptr<app> created;
+  try {
+    created = std::make_unique<app>(std::move(cfg));
+    created->start();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "eventfeed: %s\n", e.what());
+    return 1;
+  }
+  app& instance = *created;
   // One machine-readable line on stdout, so scripts and tests can find a port chosen with :0.
   std::printf("eventfeed listening on %s:%u\n", address.c_str(), instance.port());
   std::fflush(stdout);

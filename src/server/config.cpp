@@ -1,10 +1,10 @@
 #include "server/config.hpp"
 
+#include <toml++/toml.h>
 #include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "core/cursor.hpp"
 
@@ -30,7 +30,8 @@ struct checker {
       bool known = false;
       for (auto a : allowed) known = known || k.str() == a;
       if (!known) {
-        std::string full = where.empty() ? std::string(k.str()) : std::string(where) + "." + std::string(k.str());
+        std::string full =
+            where.empty() ? std::string(k.str()) : std::string(where) + "." + std::string(k.str());
         return fail(full, "unknown key");
       }
     }
@@ -56,8 +57,8 @@ struct checker {
     }
   }
 
-  bool integer(const toml::table& t, std::string_view key, std::string_view where,
-               std::int64_t lo, std::int64_t hi, std::int64_t& out) {
+  bool integer(const toml::table& t, std::string_view key, std::string_view where, std::int64_t lo,
+               std::int64_t hi, std::int64_t& out) {
     if (!get(t, key, where, out)) return false;
     if (out < lo || out > hi)
       return fail(std::string(where) + "." + std::string(key),
@@ -128,13 +129,19 @@ bool parse_server(checker& c, const toml::table& t, config& cfg) {
 }
 
 bool parse_store(checker& c, const toml::table& t, config& cfg) {
-  if (!c.only(t, "store", {"backend", "data_dir"})) return false;
+  if (!c.only(t, "store", {"backend", "data_dir", "durability"})) return false;
   if (!c.get(t, "backend", "store", cfg.store_backend)) return false;
-  if (cfg.store_backend != "memory")
-    return c.fail("store.backend", "must be \"memory\" (got \"" + cfg.store_backend + "\")");
+  if (cfg.store_backend != "memory" && cfg.store_backend != "sqlite")
+    return c.fail("store.backend",
+                  "must be \"sqlite\" or \"memory\" (got \"" + cfg.store_backend + "\")");
   std::string dir = cfg.data_dir.string();
   if (!c.get(t, "data_dir", "store", dir)) return false;
+  if (dir.empty()) return c.fail("store.data_dir", "must not be empty");
   cfg.data_dir = dir;
+  if (!c.get(t, "durability", "store", cfg.durability)) return false;
+  if (cfg.durability != "normal" && cfg.durability != "full")
+    return c.fail("store.durability",
+                  "must be \"normal\" or \"full\" (got \"" + cfg.durability + "\")");
   return true;
 }
 
@@ -257,8 +264,8 @@ core::result<config> parse_config(std::string_view toml_text, std::string_view o
   }
   config cfg;
   checker c{std::string(origin), {}};
-  bool ok = c.only(root, "",
-                   {"server", "store", "retention", "keys", "native", "zulip", "box", "chaturbate"});
+  bool ok = c.only(
+      root, "", {"server", "store", "retention", "keys", "native", "zulip", "box", "chaturbate"});
   auto table = [&](std::string_view name) -> const toml::table* {
     auto node = root.get(name);
     if (!node) return nullptr;
@@ -269,11 +276,16 @@ core::result<config> parse_config(std::string_view toml_text, std::string_view o
     }
     return node->as_table();
   };
-  if (ok) if (auto* t = table("server")) ok = parse_server(c, *t, cfg);
-  if (ok) if (auto* t = table("store")) ok = parse_store(c, *t, cfg);
-  if (ok) if (auto* t = table("retention")) ok = parse_retention(c, *t, cfg);
-  if (ok) if (auto* t = table("native")) ok = parse_native(c, *t, cfg);
-  if (ok) if (auto node = root.get("keys")) ok = parse_keys(c, *node, cfg);
+  if (ok)
+    if (auto* t = table("server")) ok = parse_server(c, *t, cfg);
+  if (ok)
+    if (auto* t = table("store")) ok = parse_store(c, *t, cfg);
+  if (ok)
+    if (auto* t = table("retention")) ok = parse_retention(c, *t, cfg);
+  if (ok)
+    if (auto* t = table("native")) ok = parse_native(c, *t, cfg);
+  if (ok)
+    if (auto node = root.get("keys")) ok = parse_keys(c, *node, cfg);
   // The dialect sections are reserved for the dialects; today they only accept `enabled`.
   for (std::string_view dialect : {"zulip", "box", "chaturbate"}) {
     if (!ok) break;
@@ -281,7 +293,8 @@ core::result<config> parse_config(std::string_view toml_text, std::string_view o
       ok = c.only(*t, dialect, {"enabled"});
       bool enabled = false;
       if (ok) ok = c.get(*t, "enabled", dialect, enabled);
-      if (ok && enabled) ok = c.fail(std::string(dialect) + ".enabled", "this dialect is not available yet");
+      if (ok && enabled)
+        ok = c.fail(std::string(dialect) + ".enabled", "this dialect is not available yet");
     }
   }
   if (!ok) return {errc::bad_request, c.error};

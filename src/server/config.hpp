@@ -27,8 +27,9 @@ struct key_config {
 
 struct config {
   http::server_options http;
-  std::string store_backend = "memory";
+  std::string store_backend = "sqlite";  // "sqlite" (durable, the default) or "memory"
   std::filesystem::path data_dir = "./data";
+  std::string durability = "normal";  // sqlite: "normal" or "full" (docs/operations.md)
   store::retention_policy retention;
   std::vector<key_config> keys;
   api::native::options native;

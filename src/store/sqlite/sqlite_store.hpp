@@ -1,0 +1,171 @@
+// store/sqlite/sqlite_store.hpp: the embedded, durable default store (one SQLite file in WAL mode).
+//
+// Writes. One writer thread owns the only writing connection. Appends, record writes and
+// retention steps are queued to it; it takes everything queued (a *group*), runs it as one
+// transaction and commits once, so under load many publishes share one commit (and, in `full`
+// durability, one fsync): throughput grows with concurrency instead of paying a commit each.
+// Only after COMMIT succeeds does the in-memory state move (positions, heads, tails) and do the
+// callbacks run; on failure (disk full, I/O error) the group rolls back, every append in it gets
+// errc::unavailable, nothing that was acknowledged before is touched, and the next group simply
+// tries again, so the store recovers by itself once space is back.
+//
+// Positions. One sequence for every stream (so any `{tag}` group shares it), kept in its own row
+// and committed with the events; stream heads are kept in the `streams` table apart from the
+// events, so positions continue after a restart and are never reused, even when retention has
+// removed every event of a stream.
+//
+// Reads. Each stream keeps its most recent events (up to `tail_events`) in memory, contiguous up
+// to the head: a read whose cursor is within the tail (every poll at the head, every fan-out) is
+// answered from memory by try_read without touching the disk. Older cursors go to reader threads
+// with their own read-only connections; WAL lets them read while the writer writes.
+//
+// Retention. By count, in the same transaction as the appends that exceed it; by age, in small
+// steps (a bounded number of streams and rows per step) queued to the writer between groups, so
+// neither ever stalls appends for long.
+//
+// Thread-safety: every public member may be called from any thread.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+#include <variant>
+
+#include "core/clock.hpp"
+#include "store/store.hpp"
+
+namespace eventfeed::store::sqlite {
+
+enum class durability {
+  normal,  // WAL, synchronous=NORMAL: an acknowledged event survives a process crash
+  full,    // WAL, synchronous=FULL: fsync at every commit group; it also survives power loss
+};
+
+struct options {
+  std::filesystem::path data_dir = "./data";
+  durability mode = durability::normal;
+  retention_policy retention;
+  std::size_t tail_events = 1024;  // recent events kept in memory per stream
+  std::size_t reader_threads = 2;
+  std::size_t max_group_events = 20'000;  // most events in one commit group
+};
+
+// The file inside data_dir.
+inline constexpr const char* database_file = "eventfeed.db";
+// The schema this build reads and writes; checked at open.
+inline constexpr int schema_version = 1;
+
+class sqlite_store final : public store {
+ public:
+  // Opens (or creates) the database. Throws std::runtime_error with a message for the operator
+  // naming the file and what to do: unwritable directory, not a database or corrupt, unknown or
+  // newer schema.
+  explicit sqlite_store(options opts, const core::clock* clock = nullptr);
+  ~sqlite_store() override;
+
+  void append(std::vector<core::new_event> events, append_callback done) override;
+  std::optional<core::result<read_result>> try_read(std::string_view stream, core::position after,
+                                                    std::size_t limit) override;
+  void read(std::string stream, core::position after, std::size_t limit,
+            read_callback done) override;
+  std::optional<core::result<stream_info>> try_info(std::string_view stream) override;
+  void info(std::string stream, info_callback done) override;
+  std::optional<std::string> get_record(std::string_view kind, std::string_view key) override;
+  std::vector<std::pair<std::string, std::string>> list_records(std::string_view kind) override;
+  void put_record(std::string kind, std::string key, std::string value,
+                  done_callback done) override;
+  void erase_record(std::string kind, std::string key, done_callback done) override;
+  void trim_expired() override;
+  void close() override;
+  std::string_view backend_name() const noexcept override { return "sqlite"; }
+
+  const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  struct stream_state {
+    std::int64_t id = 0;
+    core::position head = 0;
+    core::position trimmed_through = 0;
+    core::position oldest = 0;  // 0: nothing retained
+    std::int64_t oldest_time_ms = 0;
+    std::size_t retained = 0;
+    std::deque<core::event_ptr> tail;        // the newest events, in order
+    core::position tail_complete_after = 0;  // every event with pos > this is in `tail`
+  };
+  struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  using stream_map = std::unordered_map<std::string, stream_state, string_hash, std::equal_to<>>;
+
+  struct append_job {
+    std::vector<core::new_event> events;
+    append_callback done;
+  };
+  struct record_job {
+    std::string kind, key;
+    std::optional<std::string> value;  // nullopt: erase
+    done_callback done;
+  };
+  struct trim_job {};
+  using job = std::variant<append_job, record_job, trim_job>;
+
+  struct read_job {
+    std::string stream;
+    std::int64_t stream_id;
+    core::position after;
+    std::size_t limit;
+    read_result partial;  // head and gap, known before the disk read
+    read_callback done;
+  };
+
+  void open_database();
+  void load_state();
+  void writer_loop();
+  void reader_loop(std::size_t index);
+  struct writer_statements;
+  void run_group(std::vector<job>& group, writer_statements& statements);
+  void run_trim_step();
+  void enqueue(job j);
+
+  options opts_;
+  core::system_clock system_clock_;
+  const core::clock* clock_;
+  std::filesystem::path path_;
+  sqlite3* writer_db_ = nullptr;
+  std::vector<sqlite3*> reader_dbs_;
+
+  mutable std::shared_mutex state_mutex_;  // guards streams_, records_, sequence_, closed_
+  stream_map streams_;
+  std::map<std::pair<std::string, std::string>, std::string, std::less<>> records_;
+  core::position sequence_ = 0;
+  bool closed_ = false;
+
+  std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::deque<job> queue_;
+  bool stop_writer_ = false;
+
+  std::mutex read_mutex_;
+  std::condition_variable read_cv_;
+  std::deque<read_job> reads_;
+  bool stop_readers_ = false;
+
+  std::atomic<std::int64_t> last_trim_ms_{0};
+  std::size_t trim_cursor_ = 0;  // writer thread only: where the next age-retention step starts
+
+  std::thread writer_;
+  std::vector<std::thread> readers_;
+};
+
+}  // namespace eventfeed::store::sqlite
