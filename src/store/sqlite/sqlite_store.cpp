@@ -313,7 +313,8 @@ void sqlite_store::writer_loop() {
 }
 
 void sqlite_store::run_group(std::vector<job>& group, writer_statements& ws) {
-  // Trim steps run as their own small transactions, between append groups.
+  // A trim step runs first, as its own small transaction: work queued after a trim_expired()
+  // call is acknowledged only after that step has committed.
   std::vector<job> writes;
   bool trim = false;
   for (auto& j : group) {
@@ -322,6 +323,7 @@ void sqlite_store::run_group(std::vector<job>& group, writer_statements& ws) {
     else
       writes.push_back(std::move(j));
   }
+  if (trim) run_trim_step();
 
   if (!writes.empty()) {
     auto* insert_event = &ws.insert_event;
@@ -504,7 +506,6 @@ void sqlite_store::run_group(std::vector<job>& group, writer_statements& ws) {
       }
     }
   }
-  if (trim) run_trim_step();
 }
 
 void sqlite_store::run_trim_step() {
