@@ -1,6 +1,7 @@
 #include "server/app.hpp"
 
 #include <pthread.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <csignal>
 #include <cstdio>
@@ -63,6 +64,8 @@ int serve(config cfg) {
   // answers 503 to publishes and recovers when the limit is raised.
   std::signal(SIGXFSZ, SIG_IGN);
 
+  // Logs (and the access log) go to stderr; stdout carries only the listening line below.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("eventfeed"));
   const std::string address = cfg.http.address;
   std::unique_ptr<app> created;
   try {
