@@ -1,0 +1,38 @@
+// bench/loadgen/eventfeed_protocol.hpp: eventfeed's native API as a load-generator protocol.
+//
+//   subscribe  GET  /v1/streams/{c}/events?after={cursor}&timeout={s}   cursor: "now", then `next`
+//   publish    POST /v1/streams/{c}/events  {"type":"bench","data":{"seq":K,"ts":NS}}
+//   parked     GET  /healthz → {"waiters": N}  (every parked poll of the server)
+// Every request carries `Authorization: Bearer <key>`.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "loadgen/protocol.hpp"
+
+namespace eventfeed::bench {
+
+class eventfeed_protocol final : public protocol {
+ public:
+  // `host` is the Host header ("127.0.0.1:8080"); `poll_timeout` the server-side hold.
+  eventfeed_protocol(std::string host, std::string key, std::chrono::seconds poll_timeout);
+
+  std::string_view name() const noexcept override { return "eventfeed"; }
+  std::string initial_cursor() const override { return "now"; }
+  request subscribe_request(std::string_view channel, std::string_view cursor) const override;
+  poll_answer parse_subscribe(const response& res, std::string_view cursor) const override;
+  request publish_request(std::string_view channel, const stamp& s) const override;
+  bool publish_accepted(const response& res, std::string& detail) const override;
+  std::optional<request> parked_request() const override;
+  std::optional<std::size_t> parse_parked(const response& res) const override;
+
+ private:
+  request base(bhttp::verb method, std::string target) const;
+
+  std::string host_;
+  std::string authorization_;
+  std::string timeout_param_;
+};
+
+}  // namespace eventfeed::bench

@@ -1,0 +1,99 @@
+// bench/loadgen/main.cpp: eventfeed-loadgen, the long-poll load generator (docs/benchmarks.md).
+// Thin: parses the command line, builds the protocol, runs coordinator.hpp's run_load.
+#include <CLI/CLI.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <cstdio>
+#include <memory>
+
+#include "loadgen/coordinator.hpp"
+#include "loadgen/eventfeed_protocol.hpp"
+
+namespace bench = eventfeed::bench;
+
+int main(int argc, char** argv) {
+  CLI::App cli{
+      "eventfeed-loadgen: long-poll fan-out latency, delivery checks and memory per "
+      "parked poll, against a server on this machine (loopback only)"};
+  bench::run_options o;
+  std::string mode = "fanout", protocol = "eventfeed", host = "127.0.0.1", key;
+  unsigned short port = 8080, publish_port = 0, parked_port = 0;
+  long long poll_timeout = 60, max_seconds = 180, drain = 10;
+  double hold = 0;
+  std::vector<int> pids;
+  bool no_wait = false;
+  o.channel_prefix = "lg" + std::to_string(::getpid());
+
+  cli.add_option("--mode", mode, "fanout: latency and exactly-once delivery; idle: hold polls")
+      ->check(CLI::IsMember({"fanout", "idle"}));
+  cli.add_option("--protocol", protocol, "server API")->check(CLI::IsMember({"eventfeed"}));
+  cli.add_option("--host", host, "server address (loopback only)");
+  cli.add_option("--port", port, "server port")->required();
+  cli.add_option("--publish-port", publish_port, "publish port (default: --port)");
+  cli.add_option("--parked-port", parked_port, "parked-count probe port (default: --port)");
+  cli.add_option("--key", key, "bearer key that may publish and read every channel");
+  cli.add_option("--subscribers,-n", o.subscribers, "parked polls / subscribers")
+      ->check(CLI::Range(1, 200'000));
+  cli.add_option("--channels,-m", o.channels, "channels (streams); subscriber i polls i % m")
+      ->check(CLI::Range(1, 200'000));
+  cli.add_option("--messages,-k", o.messages, "fanout: rounds, one message per channel each")
+      ->check(CLI::Range(1, 100'000));
+  cli.add_option("--workers,-p", o.workers, "subscriber processes (0: as few as sockets allow)");
+  cli.add_option("--max-per-worker", o.max_connections_per_worker,
+                 "most connections one worker process holds")
+      ->check(CLI::Range(1, 18'000));
+  cli.add_option("--publishers", o.publishers, "publisher connections")->check(CLI::Range(1, 256));
+  cli.add_option("--connect-lanes", o.connect_lanes, "connects in flight per worker")
+      ->check(CLI::Range(1, 1024));
+  cli.add_flag("--no-wait-parked", no_wait, "fanout: publish rounds back to back");
+  cli.add_option("--poll-timeout", poll_timeout, "server-side hold asked for, seconds")
+      ->check(CLI::Range(1, 90));
+  cli.add_option("--hold", hold, "idle: seconds to hold the parked polls")
+      ->check(CLI::Range(0.0, 3600.0));
+  cli.add_option("--drain", drain, "fanout: seconds to wait for deliveries after the last publish")
+      ->check(CLI::Range(1, 600));
+  cli.add_option("--max-seconds", max_seconds, "bound on the whole run")
+      ->check(CLI::Range(1, 3600));
+  cli.add_option("--server-pid", pids, "server process(es) to read RSS and CPU time of");
+  cli.add_option("--channel-prefix", o.channel_prefix, "channel names are <prefix>_<i>");
+  cli.add_flag("--quiet,-q", o.quiet, "print only the JSON line");
+  CLI11_PARSE(cli, argc, argv);
+
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(host, ec);
+  if (ec || !address.is_loopback()) {
+    std::fprintf(stderr, "eventfeed-loadgen: --host must be a loopback address, not '%s'\n",
+                 host.c_str());
+    return 2;
+  }
+  if (o.subscribers * o.messages > 50'000'000) {
+    std::fprintf(stderr, "eventfeed-loadgen: subscribers x messages is capped at 50,000,000\n");
+    return 2;
+  }
+  o.mode =
+      mode == "idle" ? bench::run_options::run_mode::idle : bench::run_options::run_mode::fanout;
+  o.wait_parked = !no_wait;
+  o.poll_timeout = std::chrono::seconds(poll_timeout);
+  o.max_seconds = std::chrono::seconds(max_seconds);
+  o.drain = std::chrono::seconds(drain);
+  o.hold = std::chrono::milliseconds(static_cast<long long>(hold * 1000));
+  for (int p : pids) o.server_pids.push_back(static_cast<pid_t>(p));
+  o.subscribe_endpoint = {address, port};
+  o.publish_endpoint = {address, publish_port ? publish_port : port};
+  o.parked_endpoint = {address, parked_port ? parked_port : port};
+
+  std::unique_ptr<bench::protocol> proto;
+  const std::string host_header = host + ":" + std::to_string(port);
+  if (protocol == "eventfeed") {
+    if (key.empty()) {
+      std::fprintf(stderr, "eventfeed-loadgen: --key is required for the eventfeed protocol\n");
+      return 2;
+    }
+    proto = std::make_unique<bench::eventfeed_protocol>(host_header, key, o.poll_timeout);
+  }
+  try {
+    return bench::run_load(o, *proto);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "eventfeed-loadgen: %s\n", e.what());
+    return 2;
+  }
+}
