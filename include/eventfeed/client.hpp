@@ -75,8 +75,9 @@ struct error {
   // 500, 502, 503 and 504. Bad keys, rights, requests and cancellation are not retryable.
   bool retryable() const noexcept;
 
-  // One line for people: "server error 401 unauthorized: unknown key",
-  // "transport error (connect): cannot connect to 127.0.0.1:8080: Connection refused".
+  // One line for people: "server answered 401 (unauthorized): unknown key",
+  // "cannot connect to 127.0.0.1:8080: Connection refused" (transport and argument errors are
+  // their message), "unexpected answer from the server: the body is not JSON (...)".
   std::string to_string() const;
 };
 

@@ -1,37 +1,414 @@
-// cli/main.cpp: the eventfeed command (serve, publish, tail). Thin: parses arguments, wires
-// objects from the libraries, runs.
-#include <CLI/CLI.hpp>
-#include <cstdio>
+// cli/main.cpp: the eventfeed command: `serve` runs the server; `publish` and `tail` talk to a
+// running one through the client library (eventfeed/client.hpp). Thin: it parses arguments,
+// wires the libraries together and prints; the logic lives in server/ and client/.
+//
+// Output contract. Scripts and tests/integration/ rely on it; change it only on purpose.
+//
+//   serve    stdout: "eventfeed listening on HOST:PORT" once listening (server/app.cpp).
+//   publish  stdout: one line per request, the server's answer {"first":P,"last":Q} (P == Q for
+//            one event). With JSON "-", stdin is NDJSON, one data object per line; blank lines
+//            are skipped; lines are sent in batches of up to 1000 events (and under 1 MB), a
+//            batch also going out whenever stdin has nothing more ready, so one line is printed
+//            per batch. A line that is not one JSON object stops the command with
+//            "eventfeed: publish: stdin line N is ..." on stderr and exit 2; the batches before it
+//            are published (the message says how many events), its own batch is not.
+//   tail     stdout: one line per event, {"position":P,"time":T,"type":"...","data":{...}}
+//            (keys in that order, compact, the server's own rendering), flushed after each
+//            batch. Nothing else is written to stdout. It polls from --after (default "now",
+//            which the server resolves when the first poll arrives: pass a position to be sure
+//            to see events published right after starting tail) and then from each answer's
+//            `next`. SIGINT or SIGTERM ends it with exit 0 within milliseconds, as does printing
+//            --count events. Connection failures and 429/5xx answers are retried forever with a
+//            backoff of 0.5 s doubling to 8 s, each announced on stderr as
+//            "eventfeed: tail: <error>; retrying in <S> s"; any other error answer (400, 401,
+//            403, 404, 413) ends it with exit 1. A gap (events trimmed by retention before they
+//            were read) is reported on stderr as "eventfeed: warning: gap in stream ..." and
+//            tail goes on.
+//   stderr   every diagnostic, one line each, starting with "eventfeed: ".
+//
+// Exit status: 0 success; 1 the server answered with an error, or could not be reached;
+// 2 usage: bad arguments, a bad URL or stream name, data that is not a JSON object.
+//
+// --url and --key may come before or after the subcommand; they default to the environment
+// variables EVENTFEED_URL and EVENTFEED_KEY, and the URL to http://127.0.0.1:8080.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "client/ndjson.hpp"
+#include "client/url.hpp"
+#include "eventfeed/client.hpp"
 #include "server/app.hpp"
 #include "server/config.hpp"
 
-int main(int argc, char** argv) {
-  CLI::App cli{"eventfeed: real-time events over HTTP long-polling"};
-  cli.require_subcommand(1);
-  std::string config_path, listen, store;
-  auto* serve = cli.add_subcommand("serve", "Run the server");
-  serve->add_option("--config,-c", config_path, "TOML config file");
-  serve->add_option("--listen", listen, "Address to listen on, host:port");
-  serve->add_option("--store", store, "Store backend")->check(CLI::IsMember({"memory"}));
-  CLI11_PARSE(cli, argc, argv);
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_failed = 1;
+constexpr int exit_usage = 2;
+
+using std::chrono::milliseconds;
+
+// ---- serve -------------------------------------------------------------------------------------
+
+struct serve_args {
+  std::string config_path;
+  std::string listen;
+  std::string store;  // empty: as the config says
+};
+
+// The store backends --store accepts; config.cpp checks store.backend against the same names.
+const std::vector<std::string> store_backends = {"memory"};
+
+int run_serve(const serve_args& args) {
   eventfeed::server::config cfg;
-  if (!config_path.empty()) {
-    auto loaded = eventfeed::server::load_config(config_path);
+  if (!args.config_path.empty()) {
+    auto loaded = eventfeed::server::load_config(args.config_path);
     if (!loaded) {
       std::fprintf(stderr, "eventfeed: %s\n", loaded.err().message.c_str());
-      return 2;
+      return exit_usage;
     }
     cfg = std::move(*loaded);
   }
-  if (!listen.empty()) {
-    auto hp = eventfeed::server::parse_listen(listen);
+  if (!args.listen.empty()) {
+    auto hp = eventfeed::server::parse_listen(args.listen);
     if (!hp) {
       std::fprintf(stderr, "eventfeed: --listen: %s\n", hp.err().message.c_str());
-      return 2;
+      return exit_usage;
     }
     cfg.http.address = hp->first;
     cfg.http.port = hp->second;
   }
+  if (!args.store.empty()) cfg.store_backend = args.store;
   return eventfeed::server::serve(std::move(cfg));
+}
+
+// ---- shared by publish and tail ----------------------------------------------------------------
+
+struct remote_args {
+  std::string url = "http://127.0.0.1:8080";
+  std::string key;
+};
+
+int exit_code_for(const eventfeed::error& e) {
+  switch (e.kind) {
+    case eventfeed::error_kind::invalid_argument:
+      return exit_usage;
+    case eventfeed::error_kind::cancelled:
+      return exit_ok;
+    default:
+      return exit_failed;
+  }
+}
+
+int fail(const char* command, const eventfeed::error& e) {
+  std::fprintf(stderr, "eventfeed: %s: %s\n", command, e.to_string().c_str());
+  return exit_code_for(e);
+}
+
+// Writes `text` to stdout and flushes; false when stdout is gone (a closed pipe, a full disk).
+bool emit(const std::string& text) {
+  if (!text.empty() && std::fwrite(text.data(), 1, text.size(), stdout) != text.size())
+    return false;
+  return std::fflush(stdout) == 0;
+}
+
+std::string published_line(const eventfeed::published& p) {
+  return R"({"first":)" + std::to_string(p.first) + R"(,"last":)" + std::to_string(p.last) + "}\n";
+}
+
+// ---- publish -----------------------------------------------------------------------------------
+
+struct publish_args {
+  std::string stream;
+  std::string type;
+  std::string data = "{}";  // "-": NDJSON on stdin
+};
+
+int run_publish(const remote_args& remote, const publish_args& args) {
+  eventfeed::client c({.url = remote.url, .key = remote.key});
+  if (args.data != "-") {
+    auto done = c.publish(args.stream, args.type, args.data);
+    if (!done) return fail("publish", done.err());
+    if (!emit(published_line(*done))) return exit_failed;
+    return exit_ok;
+  }
+
+  if (::isatty(STDIN_FILENO))
+    std::fprintf(stderr, "eventfeed: publish: reading one JSON object per line (Ctrl-D ends)\n");
+  eventfeed::detail::fd_line_source in(STDIN_FILENO);
+  bool output_ok = true;
+  const auto outcome = eventfeed::detail::publish_ndjson(
+      in, args.type, {},
+      [&](const std::vector<eventfeed::new_event>& batch) {
+        return c.publish_batch(args.stream, batch);
+      },
+      [&](const eventfeed::published& p) { output_ok = emit(published_line(p)) && output_ok; });
+  if (outcome.failure) {
+    const auto& e = *outcome.failure;
+    const bool bad_line = e.code == "invalid_json" || e.code == "io";
+    std::fprintf(stderr, "eventfeed: publish: %s%s (%zu event%s published before it)\n",
+                 bad_line ? "stdin " : "", e.to_string().c_str(), outcome.events,
+                 outcome.events == 1 ? "" : "s");
+    return exit_code_for(e) == exit_ok ? exit_failed : exit_code_for(e);
+  }
+  return output_ok ? exit_ok : exit_failed;
+}
+
+// ---- tail --------------------------------------------------------------------------------------
+
+// SIGINT and SIGTERM, taken out of the process's hands and given to a thread of their own, which
+// calls `on_stop` (client::cancel) on the first one and ends the process at once on a second.
+// Construct it before any other thread starts: the threads inherit the blocked signal mask.
+class stop_signals {
+ public:
+  explicit stop_signals(std::function<void()> on_stop) : on_stop_(std::move(on_stop)) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    thread_ = std::thread([this] { wait_loop(); });
+  }
+  ~stop_signals() {
+    {
+      std::lock_guard lock(mutex_);
+      closing_ = true;
+    }
+    pthread_kill(thread_.native_handle(), SIGTERM);  // wakes sigwait; blocked, so never fatal
+    thread_.join();
+  }
+  stop_signals(const stop_signals&) = delete;
+  stop_signals& operator=(const stop_signals&) = delete;
+
+  bool stopped() {
+    std::lock_guard lock(mutex_);
+    return stopped_;
+  }
+
+  // Sleeps for `d`; true when a signal came first.
+  bool sleep_for(milliseconds d) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, d, [this] { return stopped_; });
+  }
+
+ private:
+  void wait_loop() {
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&set_, &sig) != 0) continue;
+      std::unique_lock lock(mutex_);
+      if (closing_) return;
+      if (stopped_) std::_Exit(128 + sig);  // a second Ctrl-C: the user means it
+      stopped_ = true;
+      lock.unlock();
+      cv_.notify_all();
+      on_stop_();
+    }
+  }
+
+  std::function<void()> on_stop_;
+  sigset_t set_{};
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopped_ = false;
+  bool closing_ = false;
+  std::thread thread_;
+};
+
+struct tail_args {
+  std::string stream;
+  std::string after = "now";
+  std::vector<std::string> types;
+  std::size_t limit = 0;  // per poll; 0: the server's default
+  std::size_t count = 0;  // stop after this many events; 0: never
+  double timeout_s = 30;  // long-poll hold
+};
+
+constexpr milliseconds first_backoff{500};
+constexpr milliseconds max_backoff{8000};
+
+int run_tail(const remote_args& remote, const tail_args& args) {
+  eventfeed::client c({.url = remote.url, .key = remote.key});
+  stop_signals signals([&c] { c.cancel(); });  // after `c`: destroyed first, joins its thread
+
+  eventfeed::poll_options opts;
+  opts.after = args.after;
+  opts.timeout = milliseconds(static_cast<std::int64_t>(args.timeout_s * 1000.0));
+  opts.types = args.types;
+  opts.limit = args.limit;
+  std::size_t printed = 0;
+  milliseconds backoff = first_backoff;
+
+  for (;;) {
+    auto got = c.poll(args.stream, opts);
+    if (!got) {
+      if (signals.stopped()) return exit_ok;
+      const auto& e = got.err();
+      if (!e.retryable()) return fail("tail", e);
+      std::fprintf(stderr, "eventfeed: tail: %s; retrying in %s s\n", e.to_string().c_str(),
+                   eventfeed::detail::format_seconds(backoff).c_str());
+      if (signals.sleep_for(backoff)) return exit_ok;
+      backoff = std::min(backoff * 2, max_backoff);
+      continue;
+    }
+    backoff = first_backoff;
+    if (got->gap) {
+      const auto resumed = got->events.empty() ? got->next : got->events.front().pos;
+      std::fprintf(stderr,
+                   "eventfeed: warning: gap in stream '%s': events after position %s were removed "
+                   "by retention before they were read; resuming at position %llu\n",
+                   args.stream.c_str(), opts.after.c_str(),
+                   static_cast<unsigned long long>(resumed));
+    }
+    std::string out;
+    for (const auto& ev : got->events) {
+      out += eventfeed::to_json(ev);
+      out += '\n';
+      if (args.count != 0 && ++printed == args.count) break;
+    }
+    if (!emit(out)) return exit_failed;  // events that arrived with the signal are printed too
+    if (signals.stopped() || (args.count != 0 && printed >= args.count)) return exit_ok;
+    opts.after = std::to_string(got->next);
+  }
+}
+
+// ---- arguments ---------------------------------------------------------------------------------
+
+// CLI11 2.1's own range checks print the whole range of a double; these say it plainly.
+const CLI::Validator positive_integer(
+    [](std::string& text) -> std::string {
+      const bool digits =
+          !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+      if (!digits || text.find_first_not_of('0') == std::string::npos)
+        return "must be a positive integer, got '" + text + "'";
+      return {};
+    },
+    "N");
+
+const CLI::Validator poll_seconds(
+    [](std::string& text) -> std::string {
+      double seconds = -1;
+      try {
+        std::size_t used = 0;
+        seconds = std::stod(text, &used);
+        if (used != text.size()) seconds = -1;
+      } catch (const std::exception&) {
+      }
+      if (!(seconds >= 0 && seconds <= 90)) return "must be 0 to 90 seconds, got '" + text + "'";
+      return {};
+    },
+    "SECONDS");
+
+constexpr const char* main_description =
+    "eventfeed delivers events to HTTP clients by long-polling. `serve` runs the server. "
+    "`publish` appends events to a stream of a running server and `tail` follows a stream, "
+    "printing its events as JSON lines; both speak the native HTTP API at --url with --key "
+    "(or EVENTFEED_URL and EVENTFEED_KEY).";
+
+constexpr const char* main_footer = R"(
+Examples:
+  eventfeed serve -c examples/demo.toml
+  export EVENTFEED_KEY=demo-publisher-key
+  eventfeed tail room:alice                         # new events, one JSON line each; Ctrl-C ends
+  eventfeed publish room:alice tip '{"amount":5}'   # prints {"first":P,"last":P}
+  eventfeed tail room:alice --after 0 --types tip   # the whole retained stream, tips only
+  jq -c '.[]' tips.json | eventfeed publish room:alice tip -   # one event per line of stdin
+
+Exit status: 0 success, 1 server or connection error, 2 usage error.)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{main_description, "eventfeed"};
+  cli.footer(main_footer);
+  cli.set_version_flag("--version", std::string("eventfeed ") + EVENTFEED_VERSION,
+                       "Print the version and exit");
+  cli.require_subcommand(1);
+  cli.fallthrough();  // --url/--key also after the subcommand
+
+  remote_args remote;
+  cli.add_option("--url", remote.url, "Server base URL, http://host[:port][/prefix]")
+      ->envname("EVENTFEED_URL")
+      ->capture_default_str();
+  cli.add_option("--key", remote.key, "API key, sent as 'Authorization: Bearer <key>'")
+      ->envname("EVENTFEED_KEY");
+
+  serve_args serve;
+  auto* serve_cmd = cli.add_subcommand("serve", "Run the server");
+  serve_cmd->footer("\nExample:\n  eventfeed serve -c examples/demo.toml --listen 127.0.0.1:8080");
+  serve_cmd->add_option("--config,-c", serve.config_path, "TOML config file");
+  serve_cmd->add_option("--listen", serve.listen, "Address to listen on, host:port");
+  serve_cmd->add_option("--store", serve.store, "Store backend (overrides store.backend)")
+      ->check(CLI::IsMember(store_backends));
+
+  publish_args publish;
+  auto* publish_cmd = cli.add_subcommand(
+      "publish",
+      "Publish an event to STREAM, or one event per line of stdin when JSON is '-'. Prints "
+      "{\"first\":P,\"last\":Q} per request.");
+  publish_cmd->footer(R"(
+Examples:
+  eventfeed publish room:alice tip '{"amount":5}'
+  eventfeed publish user:42 logout
+  printf '%s\n' '{"n":1}' '{"n":2}' | eventfeed publish room:alice count -
+
+--url and --key (or EVENTFEED_URL, EVENTFEED_KEY) may also be given here; see eventfeed --help.)");
+  publish_cmd->add_option("STREAM", publish.stream, "Stream name, [A-Za-z0-9{}:._-]{1,200}")
+      ->required();
+  publish_cmd->add_option("TYPE", publish.type, "Event type")->required();
+  publish_cmd->add_option("JSON", publish.data,
+                          "Event data, a JSON object (default {}); '-' reads NDJSON from stdin, "
+                          "sent in batches of up to 1000");
+
+  tail_args tail;
+  auto* tail_cmd =
+      cli.add_subcommand("tail",
+                         "Follow STREAM by long-polling, printing each event as one JSON line "
+                         "{\"position\",\"time\",\"type\",\"data\"}. Ctrl-C ends it (exit 0).");
+  tail_cmd->footer(R"(
+Examples:
+  eventfeed tail room:alice
+  eventfeed tail room:alice --after 0 --count 10    # the first 10 retained events, then exit
+  eventfeed tail '{acme}user:42' --types tip,join
+
+--url and --key (or EVENTFEED_URL, EVENTFEED_KEY) may also be given here; see eventfeed --help.)");
+  tail_cmd->add_option("STREAM", tail.stream, "Stream name")->required();
+  tail_cmd
+      ->add_option("--after", tail.after, "Start after this position, or 'now' for new events only")
+      ->capture_default_str();
+  tail_cmd->add_option("--types", tail.types, "Only these event types, comma-separated")
+      ->delimiter(',');
+  tail_cmd->add_option("--limit", tail.limit, "At most N events per poll request")
+      ->check(positive_integer);
+  tail_cmd->add_option("--count", tail.count, "Exit after printing N events")
+      ->check(positive_integer);
+  tail_cmd->add_option("--timeout", tail.timeout_s, "Seconds the server may hold each poll")
+      ->check(poll_seconds)
+      ->capture_default_str();
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = cli.exit(e);  // prints help, the version, or the error
+    return code == 0 ? exit_ok : exit_usage;
+  }
+
+  if (serve_cmd->parsed()) return run_serve(serve);
+  if (auto url = eventfeed::parse_url(remote.url); !url) {
+    std::fprintf(stderr, "eventfeed: --url: %s\n", url.err().message.c_str());
+    return exit_usage;
+  }
+  if (publish_cmd->parsed()) return run_publish(remote, publish);
+  return run_tail(remote, tail);
 }
