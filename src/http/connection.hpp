@@ -19,7 +19,11 @@
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -28,6 +32,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -88,64 +93,117 @@ void expire_never(Stream& stream) {
   if constexpr (requires { stream.expires_never(); }) stream.expires_never();
 }
 
+// The disconnect watch of one connection. Shared with the pending read's handler, which may
+// run after the request (or the connection) is done with it.
+struct watch_state {
+  std::shared_ptr<net::cancellation_signal> session;  // cancels the session coroutine's wait
+  net::cancellation_signal read_cancel;               // cancels the watch's own read
+  std::optional<net::steady_timer> finished;          // wakes stop_watch when the read ends
+  char byte = 0;
+  bool pending = false;
+  bool has_byte = false;
+  bool peer_gone = false;
+};
+
 template <class Stream>
 class connection final : public connection_io {
  public:
-  connection(Stream& stream, beast::flat_buffer& buffer, std::size_t buffer_limit)
-      : stream_(stream), buffer_(buffer), buffer_limit_(buffer_limit) {}
+  connection(Stream& stream, beast::flat_buffer& buffer,
+             std::shared_ptr<net::cancellation_signal> session)
+      : stream_(stream), buffer_(buffer), session_(std::move(session)) {}
 
-  net::awaitable<void> watch_disconnect() override {
-    for (;;) {
-      if (buffer_.size() >= buffer_limit_) break;  // a pipelining client is not gone; stop reading
-      auto [ec, n] =
-          co_await stream_.async_read_some(buffer_.prepare(512), net::as_tuple(net::use_awaitable));
-      if (ec) co_return;  // closed, reset, or cancelled because the handler finished
-      buffer_.commit(n);
+  void start_watch() override {
+    if (!session_) return;
+    if (!watch_) {
+      watch_ = std::make_shared<watch_state>();
+      watch_->session = session_;
     }
-    net::steady_timer forever(stream_.get_executor(), net::steady_timer::time_point::max());
-    co_await forever.async_wait(net::as_tuple(net::use_awaitable));
+    if (watch_->pending) return;
+    watch_->pending = true;
+    stream_.async_read_some(
+        net::buffer(&watch_->byte, 1),
+        net::bind_cancellation_slot(
+            watch_->read_cancel.slot(), [w = watch_](beast::error_code ec, std::size_t n) {
+              w->pending = false;
+              if (!ec && n == 1) {
+                w->has_byte = true;  // a pipelined request begins: the peer is still there
+              } else if (ec != net::error::operation_aborted) {
+                w->peer_gone = true;  // EOF or reset: cancel whatever the handler awaits
+                w->session->emit(net::cancellation_type::terminal);
+              }
+              if (w->finished) w->finished->cancel();
+            }));
+  }
+
+  net::awaitable<bool> stop_watch() override {
+    if (!watch_) co_return false;
+    if (watch_->pending) {
+      watch_->read_cancel.emit(net::cancellation_type::terminal);
+      if (watch_->pending) {
+        watch_->finished.emplace(stream_.get_executor(), net::steady_timer::time_point::max());
+        co_await watch_->finished->async_wait(net::as_tuple(net::use_awaitable));
+        watch_->finished.reset();
+      }
+    }
+    if (watch_->has_byte) {
+      // Keep the byte the watch consumed: it is the first byte of the next request.
+      auto space = buffer_.prepare(1);
+      *static_cast<char*>(space.data()) = watch_->byte;
+      buffer_.commit(1);
+      watch_->has_byte = false;
+    }
+    co_return watch_->peer_gone;
   }
 
  private:
   Stream& stream_;
   beast::flat_buffer& buffer_;
-  std::size_t buffer_limit_;
+  std::shared_ptr<net::cancellation_signal> session_;
+  std::shared_ptr<watch_state> watch_;  // created on first use
 };
 
 }  // namespace detail
 
 // Serves requests on `stream` until the peer closes, an error, or a response without
 // keep-alive. Does not close the stream; the caller owns it.
+//
+// `session` is the cancellation signal bound to the coroutine that runs this (see
+// spawn_connection): the disconnect watch emits it. Without one, handlers are not told of a
+// client that leaves (they finish at their own pace).
 template <class Stream>
-net::awaitable<void> serve_connection(Stream& stream, connection_shared& shared) {
+net::awaitable<void> serve_connection(Stream& stream, connection_shared& shared,
+                                      std::shared_ptr<net::cancellation_signal> session = {}) {
   constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+  // A cancelled wait answers with a value (see feed::hub): no exceptions from cancellation.
+  co_await net::this_coro::throw_if_cancelled(false);
   detail::counted connection_count(shared.connections);
   const auto& o = shared.options;
   beast::flat_buffer buffer;
-  detail::connection<Stream> io(stream, buffer, o.max_header_bytes + o.max_body_bytes);
+  detail::connection<Stream> io(stream, buffer, std::move(session));
 
   for (;;) {
-    bhttp::request_parser<bhttp::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
-    parser.body_limit(o.max_body_bytes);
+    // The parser lives only while a request is read: a parked poll does not keep it.
+    auto parser = std::make_unique<bhttp::request_parser<bhttp::string_body>>();
+    parser->header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
+    parser->body_limit(o.max_body_bytes);
 
     detail::expire_after(stream, o.idle_timeout);
-    auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_tuple);
-    if (!ec && !parser.is_done()) {
-      if (parser.get()[bhttp::field::expect] == "100-continue") {
+    auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, *parser, use_tuple);
+    if (!ec && !parser->is_done()) {
+      if ((*parser).get()[bhttp::field::expect] == "100-continue") {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
         detail::expire_after(stream, o.write_timeout);
         std::tie(ec, n) = co_await bhttp::async_write(stream, cont, use_tuple);
       }
       if (!ec) {
         detail::expire_after(stream, o.read_timeout);
-        std::tie(ec, n) = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
+        std::tie(ec, n) = co_await bhttp::async_read(stream, buffer, *parser, use_tuple);
       }
     }
     if (ec) {
       if (auto failure = detail::classify_read_error(ec, o)) {
         const std::string id = shared.make_request_id();
-        std::string_view target = parser.is_header_done() ? parser.get().target() : "/";
+        std::string_view target = parser->is_header_done() ? parser->get().target() : "/";
         std::string_view path = target.substr(0, target.find('?'));
         auto res =
             shared.routes.render_error(path, failure->status, failure->code, failure->message);
@@ -159,12 +217,16 @@ net::awaitable<void> serve_connection(Stream& stream, connection_shared& shared)
       co_return;
     }
 
-    request req = parser.release();
+    request req = parser->release();
+    parser.reset();
     const std::string id = shared.make_request_id();
     detail::counted active(shared.in_flight);
     const auto started = std::chrono::steady_clock::now();
     detail::expire_never(stream);
     response res = co_await detail::run_handler(shared, req, id, &io);
+    // A disconnect may have cancelled the handler's wait; the next operations must not see it.
+    co_await net::this_coro::reset_cancellation_state();
+    co_await net::this_coro::throw_if_cancelled(false);
     const bool keep_alive =
         req.keep_alive() && res.keep_alive() && !shared.stopping.load(std::memory_order_relaxed);
     detail::finish_headers(res, req.version(), keep_alive, id, o);
@@ -180,6 +242,18 @@ net::awaitable<void> serve_connection(Stream& stream, connection_shared& shared)
     }
     if (wec || !keep_alive) co_return;
   }
+}
+
+// Spawns `serve(stream, shared, signal)` on `ex` with a fresh cancellation signal bound to the
+// session coroutine, and calls `done(std::exception_ptr)` when it ends.
+template <class Serve, class Done>
+void spawn_session(net::any_io_executor ex, Serve serve, Done done) {
+  auto signal = std::make_shared<net::cancellation_signal>();
+  auto slot = signal->slot();
+  net::co_spawn(
+      ex, serve(signal),
+      net::bind_cancellation_slot(slot, [signal, done = std::move(done)](
+                                            std::exception_ptr e) mutable { done(std::move(e)); }));
 }
 
 }  // namespace eventfeed::http

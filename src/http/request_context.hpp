@@ -8,7 +8,7 @@
 // Thread affinity: a context lives on its connection's executor and must only be used there.
 #pragma once
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,11 +18,17 @@
 namespace eventfeed::http {
 
 // What a connection offers a handler beyond the request: a way to learn that the peer is gone.
+//
+// While the watch runs, the connection has one small read pending on the socket. If the peer
+// closes or resets the connection, the connection emits a terminal cancellation on its session
+// coroutine: whatever the handler is awaiting (a parked poll's wait in the hub) is cancelled at
+// once. A byte that arrives instead (a pipelining client) ends the watch without harm and is
+// kept for the next request.
 class connection_io {
  public:
-  // Completes when the peer closes or resets the connection; otherwise it waits until
-  // cancelled. Bytes that arrive meanwhile (a pipelined request) are kept for the next read.
-  virtual net::awaitable<void> watch_disconnect() = 0;
+  virtual void start_watch() = 0;
+  // Ends the watch (waiting for its read to finish); true if the peer has gone.
+  virtual net::awaitable<bool> stop_watch() = 0;
 
  protected:
   ~connection_io() = default;
@@ -51,14 +57,25 @@ class request_context {
     return routes_.render_error(path_, status, code, message);
   }
 
-  // Runs `work`; if the client disconnects first, cancels it and returns nullopt.
+  // Watches for the client leaving while the handler waits: between the two calls, a
+  // disconnect cancels the awaited operation (see connection_io). `end_watch` returns true if
+  // the client has gone, in which case nobody will read the answer. Without a connection (unit
+  // tests of handlers) both do nothing.
+  void begin_watch() {
+    if (io_) io_->start_watch();
+  }
+  net::awaitable<bool> end_watch() {
+    if (!io_) co_return false;
+    co_return co_await io_->stop_watch();
+  }
+
+  // Runs `work` under the watch; nullopt if the client disconnected meanwhile.
   template <class T>
   net::awaitable<std::optional<T>> until_disconnect(net::awaitable<T> work) {
-    using namespace net::experimental::awaitable_operators;
-    if (!io_) co_return co_await std::move(work);
-    auto r = co_await (std::move(work) || io_->watch_disconnect());
-    if (r.index() == 0) co_return std::move(std::get<0>(r));
-    co_return std::nullopt;
+    begin_watch();
+    T r = co_await std::move(work);
+    if (co_await end_watch()) co_return std::nullopt;
+    co_return std::optional<T>(std::move(r));
   }
 
  private:

@@ -26,11 +26,12 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
 namespace {
 
-net::awaitable<void> run_session(connection_shared& shared, tcp::socket socket) {
+net::awaitable<void> run_session(connection_shared& shared, tcp::socket socket,
+                                 std::shared_ptr<net::cancellation_signal> signal) {
   beast::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
   beast::tcp_stream stream(std::move(socket));
-  co_await serve_connection(stream, shared);
+  co_await serve_connection(stream, shared, std::move(signal));
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   stream.socket().close(ignored);
 }
@@ -50,7 +51,12 @@ net::awaitable<void> accept_loop(connection_shared& st, tcp::acceptor& acceptor,
       co_await backoff.async_wait(use_tuple);
       continue;
     }
-    net::co_spawn(target, run_session(st, std::move(socket)), net::detached);
+    spawn_session(
+        target.get_executor(),
+        [&st, s = std::move(socket)](std::shared_ptr<net::cancellation_signal> signal) mutable {
+          return run_session(st, std::move(s), std::move(signal));
+        },
+        [](std::exception_ptr) {});
   }
 }
 

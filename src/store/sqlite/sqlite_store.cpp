@@ -1,6 +1,11 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <stdexcept>
@@ -97,8 +102,16 @@ sqlite_store::sqlite_store(options opts, const core::clock* clock)
     : opts_(std::move(opts)), clock_(clock ? clock : &system_clock_) {
   opts_.tail_events = std::max<std::size_t>(opts_.tail_events, 1);
   opts_.reader_threads = std::max<std::size_t>(opts_.reader_threads, 1);
-  open_database();
-  load_state();
+  try {
+    open_database();
+    load_state();
+  } catch (...) {
+    // The destructor will not run: release what open_database took, the lock above all.
+    for (auto* db : reader_dbs_) sqlite3_close_v2(db);
+    sqlite3_close_v2(writer_db_);
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+    throw;
+  }
   writer_ = std::thread([this] { writer_loop(); });
   for (std::size_t i = 0; i < opts_.reader_threads; ++i)
     readers_.emplace_back([this, i] { reader_loop(i); });
@@ -108,6 +121,7 @@ sqlite_store::~sqlite_store() {
   close();
   for (auto* db : reader_dbs_) sqlite3_close_v2(db);
   sqlite3_close_v2(writer_db_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the data directory
 }
 
 void sqlite_store::open_database() {
@@ -119,6 +133,17 @@ void sqlite_store::open_database() {
   if (::access(opts_.data_dir.c_str(), W_OK | X_OK) != 0)
     throw std::runtime_error("the data directory " + opts_.data_dir.string() +
                              " is not writable (fix its permissions or choose another --data-dir)");
+  // One server per data directory: positions and heads live in memory between commits, so two
+  // processes on one file would hand out the same positions. The kernel drops the lock when the
+  // process dies, even by SIGKILL, so a crash never leaves it behind.
+  const auto lock_path = opts_.data_dir / "eventfeed.lock";
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0)
+    throw std::runtime_error("cannot create " + lock_path.string() + ": " + std::strerror(errno));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)
+    throw std::runtime_error("the data directory " + opts_.data_dir.string() +
+                             " is in use by another eventfeed process; stop it or choose another "
+                             "--data-dir");
   path_ = opts_.data_dir / database_file;
   const std::string file = path_.string();
 

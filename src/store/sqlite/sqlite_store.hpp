@@ -142,6 +142,7 @@ class sqlite_store final : public store {
   core::system_clock system_clock_;
   const core::clock* clock_;
   std::filesystem::path path_;
+  int lock_fd_ = -1;  // flock'ed: one process per data directory
   sqlite3* writer_db_ = nullptr;
   std::vector<sqlite3*> reader_dbs_;
 

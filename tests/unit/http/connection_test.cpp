@@ -46,10 +46,13 @@ class ConnectionTest : public ::testing::Test {
     client.write_some(net::buffer(input));
     client.close();  // the peer sends nothing more: EOF after the input
     bool done = false;
-    net::co_spawn(ioc_, serve_connection(server, shared_), [&](std::exception_ptr e) {
-      done = true;
-      if (e) std::rethrow_exception(e);
-    });
+    spawn_session(
+        ioc_.get_executor(),
+        [&](auto signal) { return serve_connection(server, shared_, std::move(signal)); },
+        [&](std::exception_ptr e) {
+          done = true;
+          if (e) std::rethrow_exception(e);
+        });
     ioc_.run();
     ioc_.restart();
     EXPECT_TRUE(done);
@@ -131,7 +134,10 @@ TEST_F(ConnectionTest, APeerThatLeavesWhileParkedCancelsTheHandlersWork) {
   std::string req = "GET /park HTTP/1.1\r\nHost: x\r\n\r\n";
   client.write_some(net::buffer(req));
   bool done = false;
-  net::co_spawn(ioc_, serve_connection(server, shared_), [&](std::exception_ptr) { done = true; });
+  spawn_session(
+      ioc_.get_executor(),
+      [&](auto signal) { return serve_connection(server, shared_, std::move(signal)); },
+      [&](std::exception_ptr) { done = true; });
   // Run until the handler is parked, then the client goes away.
   while (!parked_) ioc_.run_one();
   ioc_.poll();
@@ -155,10 +161,13 @@ TEST_F(ConnectionTest, FailingAtEveryStepNeverCrashesOrLeaks) {
     client.write_some(net::buffer(input));
     client.close();
     bool done = false;
-    net::co_spawn(ioc_, serve_connection(server, shared_), [&](std::exception_ptr e) {
-      done = true;
-      EXPECT_FALSE(e);
-    });
+    spawn_session(
+        ioc_.get_executor(),
+        [&](auto signal) { return serve_connection(server, shared_, std::move(signal)); },
+        [&](std::exception_ptr e) {
+          done = true;
+          EXPECT_FALSE(e);
+        });
     ioc_.run();
     ioc_.restart();
     ASSERT_TRUE(done) << "step " << n;

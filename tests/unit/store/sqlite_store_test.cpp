@@ -275,6 +275,19 @@ TEST_F(SqliteStoreTest, RefusesAnUnwritableDirectory) {
   fs::permissions(dir_, fs::perms::owner_all);
 }
 
+TEST_F(SqliteStoreTest, OneStorePerDataDirectory) {
+  auto first = open();
+  try {
+    open();
+    FAIL() << "a second store opened a directory in use";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("in use by another eventfeed process"), std::string::npos)
+        << e.what();
+  }
+  first.reset();
+  EXPECT_NO_THROW(open());  // released with the first store
+}
+
 TEST_F(SqliteStoreTest, AppendAfterCloseFailsInsteadOfHanging) {
   auto s = open();
   s->close();
