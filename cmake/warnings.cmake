@@ -3,7 +3,7 @@
 add_library(eventfeed_warnings INTERFACE)
 target_compile_options(eventfeed_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align -Wunused
-  -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+  -Woverloaded-virtual -Wimplicit-fallthrough
   # GCC 12 reports Asio's coroutine-frame operator delete as mismatched at -O2: a false positive.
   -Wno-mismatched-new-delete)
 if(DEFINED ENV{CI} AND NOT "$ENV{CI}" STREQUAL "" AND NOT "$ENV{CI}" STREQUAL "false")

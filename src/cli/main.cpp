@@ -65,11 +65,13 @@ using std::chrono::milliseconds;
 struct serve_args {
   std::string config_path;
   std::string listen;
-  std::string store;  // empty: as the config says
+  std::string store;     // empty: as the config says
+  std::string data_dir;  // empty: as the config says
+  std::string durability;
 };
 
 // The store backends --store accepts; config.cpp checks store.backend against the same names.
-const std::vector<std::string> store_backends = {"memory"};
+const std::vector<std::string> store_backends = {"sqlite", "memory"};
 
 int run_serve(const serve_args& args) {
   eventfeed::server::config cfg;
@@ -91,6 +93,8 @@ int run_serve(const serve_args& args) {
     cfg.http.port = hp->second;
   }
   if (!args.store.empty()) cfg.store_backend = args.store;
+  if (!args.data_dir.empty()) cfg.data_dir = args.data_dir;
+  if (!args.durability.empty()) cfg.durability = args.durability;
   return eventfeed::server::serve(std::move(cfg));
 }
 
@@ -346,11 +350,25 @@ int main(int argc, char** argv) {
 
   serve_args serve;
   auto* serve_cmd = cli.add_subcommand("serve", "Run the server");
-  serve_cmd->footer("\nExample:\n  eventfeed serve -c examples/demo.toml --listen 127.0.0.1:8080");
+  serve_cmd->footer(
+      "\nExamples:\n  eventfeed serve -c examples/demo.toml --listen 127.0.0.1:8080\n"
+      "  eventfeed serve -c examples/demo.toml --data-dir /var/lib/eventfeed --durability full\n"
+      "  eventfeed serve -c examples/demo.toml --store memory");
   serve_cmd->add_option("--config,-c", serve.config_path, "TOML config file");
   serve_cmd->add_option("--listen", serve.listen, "Address to listen on, host:port");
-  serve_cmd->add_option("--store", serve.store, "Store backend (overrides store.backend)")
+  serve_cmd
+      ->add_option("--store", serve.store,
+                   "Store backend: sqlite (durable, the default) or memory (nothing "
+                   "survives a restart); overrides store.backend")
       ->check(CLI::IsMember(store_backends));
+  serve_cmd->add_option("--data-dir", serve.data_dir,
+                        "Where the sqlite store keeps its files (default ./data; overrides "
+                        "store.data_dir)");
+  serve_cmd
+      ->add_option("--durability", serve.durability,
+                   "sqlite: normal (survives a process crash) or full (fsync at every commit, "
+                   "survives power loss); overrides store.durability")
+      ->check(CLI::IsMember({"normal", "full"}));
 
   publish_args publish;
   auto* publish_cmd = cli.add_subcommand(

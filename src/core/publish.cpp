@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/json_text.hpp"
 #include "core/stream_name.hpp"
 
 namespace eventfeed::core {
@@ -29,7 +30,7 @@ result<new_event> parse_event_fields(const json::object& obj, std::string where)
   ev.type = std::string(type->get_string());
   if (auto* data = obj.if_contains("data"); data && !data->is_null()) {
     if (!data->is_object()) return {errc::bad_request, where + "'data' must be a JSON object"};
-    ev.data = json::serialize(*data);
+    ev.data = to_compact_json(*data);
   } else {
     ev.data = "{}";
   }
@@ -42,13 +43,15 @@ result<const json::array*> events_array(const json::object& obj, std::size_t max
   const auto& arr = events->get_array();
   if (arr.empty()) return {errc::bad_request, "'events' must not be empty"};
   if (arr.size() > max_batch)
-    return {errc::payload_too_large,
-            "'events' has " + std::to_string(arr.size()) + " items; at most " +
-                std::to_string(max_batch) + " are allowed in one publish"};
+    return {errc::payload_too_large, "'events' has " + std::to_string(arr.size()) +
+                                         " items; at most " + std::to_string(max_batch) +
+                                         " are allowed in one publish"};
   return &arr;
 }
 
-std::string item_prefix(std::size_t i) { return "events[" + std::to_string(i) + "]: "; }
+std::string item_prefix(std::size_t i) {
+  return "events[" + std::to_string(i) + "]: ";
+}
 
 }  // namespace
 

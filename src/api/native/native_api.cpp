@@ -21,14 +21,21 @@ bhttp::status status_for(core::errc code) noexcept {
   switch (code) {
     case core::errc::bad_request:
     case core::errc::invalid_json:
-    case core::errc::invalid_stream: return bhttp::status::bad_request;
-    case core::errc::payload_too_large: return bhttp::status::payload_too_large;
-    case core::errc::unauthorized: return bhttp::status::unauthorized;
-    case core::errc::forbidden: return bhttp::status::forbidden;
-    case core::errc::not_found: return bhttp::status::not_found;
+    case core::errc::invalid_stream:
+      return bhttp::status::bad_request;
+    case core::errc::payload_too_large:
+      return bhttp::status::payload_too_large;
+    case core::errc::unauthorized:
+      return bhttp::status::unauthorized;
+    case core::errc::forbidden:
+      return bhttp::status::forbidden;
+    case core::errc::not_found:
+      return bhttp::status::not_found;
     case core::errc::unavailable:
-    case core::errc::shutting_down: return bhttp::status::service_unavailable;
-    case core::errc::internal: return bhttp::status::internal_server_error;
+    case core::errc::shutting_down:
+      return bhttp::status::service_unavailable;
+    case core::errc::internal:
+      return bhttp::status::internal_server_error;
   }
   return bhttp::status::internal_server_error;
 }
@@ -126,6 +133,41 @@ std::string render_poll(const feed::poll_result& r) {
 
 class handlers {
  public:
+  core::result<feed::poll_request> parse_poll(const request_context& ctx) const {
+    auto who = authenticate(ctx, keys_);
+    if (!who) return std::move(who).err();
+    auto stream = authorize_stream(ctx, **who, access::read);
+    if (!stream) return std::move(stream).err();
+    auto cursor = core::parse_native_cursor(ctx.query("after").value_or(""));
+    if (!cursor) return std::move(cursor).err();
+    auto timeout = parse_timeout(ctx.query("timeout"), opts_);
+    if (!timeout) return std::move(timeout).err();
+    auto limit = parse_limit(ctx.query("limit"), opts_);
+    if (!limit) return std::move(limit).err();
+    auto filter = core::parse_type_list(ctx.query("types").value_or(""));
+    if (!filter) return std::move(filter).err();
+    feed::poll_request req;
+    req.streams.push_back(std::move(*stream));
+    req.from = *cursor;
+    req.filter = std::move(*filter);
+    req.limit = *limit;
+    req.timeout = *timeout;
+    return req;
+  }
+
+  static response poll_answer(const request_context& ctx,
+                              const core::result<feed::poll_result>& outcome, bool client_gone) {
+    if (client_gone) {  // nobody will read this; close rather than keep the connection
+      auto res = http::json_response(bhttp::status::ok, "{}");
+      res.keep_alive(false);
+      return res;
+    }
+    if (!outcome) return fail(ctx, outcome.err());
+    auto res = http::json_response(bhttp::status::ok, render_poll(*outcome));
+    if (outcome->reason == feed::wake_reason::shutdown) res.keep_alive(false);
+    return res;
+  }
+
   handlers(feed::engine& f, const core::key_ring& keys, options o)
       : feed_(f), keys_(keys), opts_(o) {}
 
@@ -138,9 +180,9 @@ class handlers {
     if (!events) co_return fail(ctx, events.err());
     auto published = co_await feed_.async_publish(std::move(*events));
     if (!published) co_return fail(ctx, published.err());
-    co_return http::json_response(
-        bhttp::status::ok, R"({"first":)" + std::to_string(published->front()->pos) +
-                               R"(,"last":)" + std::to_string(published->back()->pos) + "}");
+    co_return http::json_response(bhttp::status::ok,
+                                  R"({"first":)" + std::to_string(published->front()->pos) +
+                                      R"(,"last":)" + std::to_string(published->back()->pos) + "}");
   }
 
   net::awaitable<response> publish_many(request_context& ctx) {
@@ -150,8 +192,8 @@ class handlers {
     if (!events) co_return fail(ctx, events.err());
     for (const auto& ev : *events) {
       if (!(*who)->may_publish(ev.stream))
-        co_return fail(ctx, {core::errc::forbidden,
-                             "this key may not publish to stream '" + ev.stream + "'"});
+        co_return fail(
+            ctx, {core::errc::forbidden, "this key may not publish to stream '" + ev.stream + "'"});
     }
     auto published = co_await feed_.async_publish(std::move(*events));
     if (!published) co_return fail(ctx, published.err());
@@ -164,36 +206,16 @@ class handlers {
     co_return http::json_response(bhttp::status::ok, std::move(body));
   }
 
+  // Kept small on purpose: this coroutine's frame is held by every parked poll, so the
+  // parsing and the rendering live in plain functions and only the request and the outcome
+  // cross the wait.
   net::awaitable<response> poll(request_context& ctx) {
-    auto who = authenticate(ctx, keys_);
-    if (!who) co_return fail(ctx, who.err());
-    auto stream = authorize_stream(ctx, **who, access::read);
-    if (!stream) co_return fail(ctx, stream.err());
-    auto cursor = core::parse_native_cursor(ctx.query("after").value_or(""));
-    if (!cursor) co_return fail(ctx, cursor.err());
-    auto timeout = parse_timeout(ctx.query("timeout"), opts_);
-    if (!timeout) co_return fail(ctx, timeout.err());
-    auto limit = parse_limit(ctx.query("limit"), opts_);
-    if (!limit) co_return fail(ctx, limit.err());
-    auto filter = core::parse_type_list(ctx.query("types").value_or(""));
-    if (!filter) co_return fail(ctx, filter.err());
-
-    feed::poll_request req;
-    req.streams.push_back(std::move(*stream));
-    req.from = *cursor;
-    req.filter = std::move(*filter);
-    req.limit = *limit;
-    req.timeout = *timeout;
-    auto outcome = co_await ctx.until_disconnect(feed_.async_poll(std::move(req)));
-    if (!outcome) {  // the client went away; nobody will read this
-      auto res = http::json_response(bhttp::status::ok, "{}");
-      res.keep_alive(false);
-      co_return res;
-    }
-    if (!*outcome) co_return fail(ctx, outcome->err());
-    auto res = http::json_response(bhttp::status::ok, render_poll(**outcome));
-    if ((*outcome)->reason == feed::wake_reason::shutdown) res.keep_alive(false);
-    co_return res;
+    auto parsed = parse_poll(ctx);
+    if (!parsed) co_return fail(ctx, parsed.err());
+    ctx.begin_watch();
+    auto outcome = co_await feed_.async_poll(std::move(*parsed));
+    const bool client_gone = co_await ctx.end_watch();
+    co_return poll_answer(ctx, outcome, client_gone);
   }
 
   net::awaitable<response> stream_info(request_context& ctx) {
@@ -203,12 +225,12 @@ class handlers {
     if (!stream) co_return fail(ctx, stream.err());
     auto info = co_await feed_.async_info(*stream);
     if (!info) co_return fail(ctx, info.err());
-    co_return http::json_response(
-        bhttp::status::ok,
-        R"({"stream":)" + boost::json::serialize(boost::json::string_view(*stream)) +
-            R"(,"head":)" + std::to_string(info->head) + R"(,"oldest":)" +
-            std::to_string(info->oldest) + R"(,"waiters":)" +
-            std::to_string(feed_.waiters(*stream)) + "}");
+    co_return http::json_response(bhttp::status::ok,
+                                  R"({"stream":)" +
+                                      boost::json::serialize(boost::json::string_view(*stream)) +
+                                      R"(,"head":)" + std::to_string(info->head) + R"(,"oldest":)" +
+                                      std::to_string(info->oldest) + R"(,"waiters":)" +
+                                      std::to_string(feed_.waiters(*stream)) + "}");
   }
 
   net::awaitable<response> health(request_context&) {

@@ -27,8 +27,9 @@ class ConnectionTest : public ::testing::Test {
                 [this](request_context& ctx) -> net::awaitable<response> {
                   auto wait = [this]() -> net::awaitable<int> {
                     net::steady_timer t(ioc_, std::chrono::hours(1));
-                    co_await t.async_wait(net::use_awaitable);
-                    co_return 1;
+                    // Like the hub's wait, a cancelled wait answers with a value.
+                    auto [ec] = co_await t.async_wait(net::as_tuple(net::use_awaitable));
+                    co_return ec ? 0 : 1;
                   };
                   parked_ = true;
                   auto r = co_await ctx.until_disconnect(wait());
