@@ -21,6 +21,9 @@ bool hub::try_claim(waiter& w, wake_reason reason) noexcept {
 }
 
 void hub::park(const std::shared_ptr<waiter>& w) {
+  // Sized before the key makes `w` reachable: a newer park with the same key may claim and
+  // detach `w` from another thread at once, and detach() walks links_.
+  w->links_.resize(w->streams_.size());
   if (w->key_) {
     std::shared_ptr<waiter> previous;
     {
@@ -32,7 +35,6 @@ void hub::park(const std::shared_ptr<waiter>& w) {
     if (previous && previous != w) claim(previous, wake_reason::superseded);
   }
 
-  w->links_.resize(w->streams_.size());
   for (std::size_t i = 0; i < w->streams_.size(); ++i) {
     const std::string& name = w->streams_[i];
     shard& s = shard_for(name);
@@ -44,7 +46,7 @@ void hub::park(const std::shared_ptr<waiter>& w) {
     auto it = s.streams.find(name);
     if (it == s.streams.end()) it = s.streams.emplace(name, stream_waiters{}).first;
     w->links_[i] = {&it->second, it->second.items.size()};
-    it->second.items.push_back(w.get());
+    it->second.items.push_back({w.get(), i});
     if (i == 0) {
       w->deadline_pos_ = s.deadlines.emplace(w->deadline_, w.get());
       w->has_deadline_ = true;
@@ -82,16 +84,11 @@ void hub::deliver(waiter& w) {
 
 void hub::remove_from_list(stream_waiters& list, waiter& w, std::size_t link_index) {
   const std::size_t idx = w.links_[link_index].index;
-  waiter* last = list.items.back();
-  list.items[idx] = last;
+  list.items[idx] = list.items.back();
   list.items.pop_back();
-  if (last != &w) {
-    for (auto& l : last->links_) {
-      if (l.list == &list) {
-        l.index = idx;
-        break;
-      }
-    }
+  if (idx < list.items.size()) {
+    const auto& moved = list.items[idx];
+    moved.w->links_[moved.link].index = idx;
   }
   w.links_[link_index].list = nullptr;
 }
@@ -146,7 +143,7 @@ std::size_t hub::notify(const std::vector<core::event_ptr>& events) {
     if (it == s.streams.end()) continue;
     auto& items = it->second.items;
     for (std::size_t i = 0; i < items.size();) {
-      waiter* w = items[i];
+      waiter* w = items[i].w;
       const bool wanted =
           !w->claimed() && std::any_of(group.begin(), group.end(), [w](const core::event* ev) {
             return w->filter_.accepts(*ev);
@@ -155,9 +152,7 @@ std::size_t hub::notify(const std::vector<core::event_ptr>& events) {
         ++i;
         continue;
       }
-      std::size_t link = 0;
-      while (w->links_[link].list != &it->second) ++link;
-      remove_from_list(it->second, *w, link);  // moves the last item into slot i
+      remove_from_list(it->second, *w, items[i].link);  // moves the last item into slot i
       woken.push_back(w);
     }
     if (items.empty()) s.streams.erase(it);

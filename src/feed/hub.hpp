@@ -84,7 +84,13 @@ class hub {
 
  private:
   struct stream_waiters {
-    std::vector<waiter*> items;
+    // Each entry names which of the waiter's links points back at it, so that moving an entry
+    // updates that link alone and never reads the waiter's other links (guarded by other shards).
+    struct entry {
+      waiter* w;
+      std::size_t link;  // index into w->links_ (and w->streams_)
+    };
+    std::vector<entry> items;
   };
   struct string_hash {
     using is_transparent = void;
