@@ -298,17 +298,6 @@ boost::json::object percentiles_json(const percentiles& p) {
           {"mean_us", p.mean / 1e3}};
 }
 
-std::int64_t own_cpu_ns() {
-  auto ns = [](const rusage& r) {
-    return (static_cast<std::int64_t>(r.ru_utime.tv_sec) + r.ru_stime.tv_sec) * 1'000'000'000 +
-           (static_cast<std::int64_t>(r.ru_utime.tv_usec) + r.ru_stime.tv_usec) * 1'000;
-  };
-  rusage self{}, children{};
-  getrusage(RUSAGE_SELF, &self);
-  getrusage(RUSAGE_CHILDREN, &children);
-  return ns(self) + ns(children);
-}
-
 }  // namespace
 
 int run_load(const run_options& o, const protocol& proto) {

@@ -113,6 +113,62 @@ bool eventfeed_protocol::publish_accepted(const response& res, std::string& deta
   return false;
 }
 
+request eventfeed_protocol::publish_batch_request(std::string_view channel, std::uint64_t first_seq,
+                                                  std::size_t count, std::int64_t sent_ns) const {
+  std::string target = "/v1/streams/";
+  target += channel;
+  target += "/events";
+  request req = base(bhttp::verb::post, std::move(target));
+  req.set(bhttp::field::content_type, "application/json");
+  const std::string ts = std::to_string(sent_ns);
+  std::string& body = req.body();
+  body.reserve(16 + count * (48 + ts.size()));
+  auto one = [&](std::uint64_t seq) {
+    body += R"({"type":"bench","data":{"seq":)";
+    body += std::to_string(seq);
+    body += R"(,"ts":)";
+    body += ts;
+    body += "}}";
+  };
+  if (count == 1) {
+    one(first_seq);
+  } else {
+    body += R"({"events":[)";
+    for (std::size_t i = 0; i < count; ++i) {
+      if (i > 0) body += ',';
+      one(first_seq + i);
+    }
+    body += "]}";
+  }
+  req.prepare_payload();
+  return req;
+}
+
+publish_ack eventfeed_protocol::parse_publish_ack(const response& res, std::size_t count) const {
+  publish_ack ack;
+  ack.status = res.result_int();
+  if (ack.status != 200) {
+    ack.detail = "status " + std::to_string(ack.status) + ": " + res.body().substr(0, 200);
+    return ack;
+  }
+  boost::system::error_code ec;
+  json::value v = json::parse(res.body(), ec);
+  const auto first = !ec && v.is_object() ? integer_at(v.get_object(), "first") : std::nullopt;
+  const auto last = !ec && v.is_object() ? integer_at(v.get_object(), "last") : std::nullopt;
+  // One request's events are appended together: positions first..last, exactly `count`.
+  if (!first || !last || *first < 1 || *last < *first ||
+      static_cast<std::uint64_t>(*last - *first) + 1 != count) {
+    ack.malformed = true;
+    ack.detail = "200 whose body does not acknowledge " + std::to_string(count) +
+                 " event(s): " + res.body().substr(0, 200);
+    return ack;
+  }
+  ack.first = static_cast<std::uint64_t>(*first);
+  ack.last = static_cast<std::uint64_t>(*last);
+  ack.ok = true;
+  return ack;
+}
+
 std::optional<request> eventfeed_protocol::parked_request() const {
   return base(bhttp::verb::get, "/healthz");
 }

@@ -2,6 +2,7 @@
 //
 //   subscribe  GET  /v1/streams/{c}/events?after={cursor}&timeout={s}   cursor: "now", then `next`
 //   publish    POST /v1/streams/{c}/events  {"type":"bench","data":{"seq":K,"ts":NS}}
+//              (a batch: {"events":[{"type":"bench","data":{...}}, ...]}) → 200 {"first","last"}
 //   parked     GET  /healthz → {"waiters": N}  (every parked poll of the server)
 // Every request carries `Authorization: Bearer <key>`.
 #pragma once
@@ -24,6 +25,9 @@ class eventfeed_protocol final : public protocol {
   poll_answer parse_subscribe(const response& res, std::string_view cursor) const override;
   request publish_request(std::string_view channel, const stamp& s) const override;
   bool publish_accepted(const response& res, std::string& detail) const override;
+  request publish_batch_request(std::string_view channel, std::uint64_t first_seq,
+                                std::size_t count, std::int64_t sent_ns) const override;
+  publish_ack parse_publish_ack(const response& res, std::size_t count) const override;
   std::optional<request> parked_request() const override;
   std::optional<std::size_t> parse_parked(const response& res) const override;
 

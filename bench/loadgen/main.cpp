@@ -7,13 +7,15 @@
 
 #include "loadgen/coordinator.hpp"
 #include "loadgen/eventfeed_protocol.hpp"
+#include "loadgen/publisher.hpp"
 
 namespace bench = eventfeed::bench;
 
 int main(int argc, char** argv) {
   CLI::App cli{
-      "eventfeed-loadgen: long-poll fan-out latency, delivery checks and memory per "
-      "parked poll, against a server on this machine (loopback only)"};
+      "eventfeed-loadgen: long-poll fan-out latency, delivery checks, memory per parked poll "
+      "and publish throughput/acknowledgement latency, against a server on this machine "
+      "(loopback only)"};
   bench::run_options o;
   std::string mode = "fanout", protocol = "eventfeed", host = "127.0.0.1", key;
   unsigned short port = 8080, publish_port = 0, parked_port = 0;
@@ -21,10 +23,14 @@ int main(int argc, char** argv) {
   double hold = 0;
   std::vector<int> pids;
   bool no_wait = false;
+  bench::publish_options po;
+  double duration = 10;
   o.channel_prefix = "lg" + std::to_string(::getpid());
 
-  cli.add_option("--mode", mode, "fanout: latency and exactly-once delivery; idle: hold polls")
-      ->check(CLI::IsMember({"fanout", "idle"}));
+  cli.add_option("--mode", mode,
+                 "fanout: latency and exactly-once delivery; idle: hold polls; publish: "
+                 "publish throughput and acknowledgement latency")
+      ->check(CLI::IsMember({"fanout", "idle", "publish"}));
   cli.add_option("--protocol", protocol, "server API")->check(CLI::IsMember({"eventfeed"}));
   cli.add_option("--host", host, "server address (loopback only)");
   cli.add_option("--port", port, "server port")->required();
@@ -33,15 +39,29 @@ int main(int argc, char** argv) {
   cli.add_option("--key", key, "bearer key that may publish and read every channel");
   cli.add_option("--subscribers,-n", o.subscribers, "parked polls / subscribers")
       ->check(CLI::Range(1, 200'000));
-  cli.add_option("--channels,-m", o.channels, "channels (streams); subscriber i polls i % m")
-      ->check(CLI::Range(1, 200'000));
+  auto* channels_opt =
+      cli.add_option("--channels,-m", o.channels, "channels (streams); subscriber i polls i % m")
+          ->check(CLI::Range(1, 200'000));
   cli.add_option("--messages,-k", o.messages, "fanout: rounds, one message per channel each")
       ->check(CLI::Range(1, 100'000));
-  cli.add_option("--workers,-p", o.workers, "subscriber processes (0: as few as sockets allow)");
+  auto* workers_opt = cli.add_option(
+      "--workers,-p", o.workers,
+      "subscriber processes (0: as few as sockets allow); publish: publisher processes (2)");
   cli.add_option("--max-per-worker", o.max_connections_per_worker,
                  "most connections one worker process holds")
       ->check(CLI::Range(1, 18'000));
-  cli.add_option("--publishers", o.publishers, "publisher connections")->check(CLI::Range(1, 256));
+  cli.add_option("--publishers,-c", o.publishers,
+                 "publisher connections (publish: concurrent publishers, default 64)")
+      ->check(CLI::Range(1, 4096));
+  cli.add_option("--batch,-b", po.batch, "publish: messages per request")
+      ->check(CLI::Range(1, 1000));
+  cli.add_option("--rate,-r", po.rate,
+                 "publish: open loop at this many requests/s over all publishers, latency "
+                 "from each request's due time (default 0: closed loop)")
+      ->check(CLI::Range(0.0, 1e7));
+  cli.add_option("--duration,-d", duration, "publish: measured window, seconds (0: until --count)")
+      ->check(CLI::Range(0.0, 600.0));
+  cli.add_option("--count", po.count, "publish: stop after this many requests in all");
   cli.add_option("--connect-lanes", o.connect_lanes, "connects in flight per worker")
       ->check(CLI::Range(1, 1024));
   cli.add_flag("--no-wait-parked", no_wait, "fanout: publish rounds back to back");
@@ -68,6 +88,29 @@ int main(int argc, char** argv) {
   if (o.subscribers * o.messages > 50'000'000) {
     std::fprintf(stderr, "eventfeed-loadgen: subscribers x messages is capped at 50,000,000\n");
     return 2;
+  }
+  if (mode == "publish") {
+    if (key.empty()) {
+      std::fprintf(stderr, "eventfeed-loadgen: --key is required for the eventfeed protocol\n");
+      return 2;
+    }
+    po.connections = cli.get_option("--publishers")->count() ? o.publishers : 64;
+    po.processes = workers_opt->count() && o.workers > 0 ? o.workers : 2;
+    po.channels = channels_opt->count() ? o.channels : 0;
+    po.duration = std::chrono::milliseconds(static_cast<long long>(duration * 1000));
+    po.max_seconds = std::chrono::seconds(max_seconds);
+    for (int p : pids) po.server_pids.push_back(static_cast<pid_t>(p));
+    po.endpoint = {address, publish_port ? publish_port : port};
+    po.channel_prefix = o.channel_prefix;
+    po.quiet = o.quiet;
+    bench::eventfeed_protocol proto(host + ":" + std::to_string(port), key,
+                                    std::chrono::seconds(poll_timeout));
+    try {
+      return bench::run_publish(po, proto);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "eventfeed-loadgen: %s\n", e.what());
+      return 2;
+    }
   }
   o.mode =
       mode == "idle" ? bench::run_options::run_mode::idle : bench::run_options::run_mode::fanout;

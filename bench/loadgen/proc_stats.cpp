@@ -1,6 +1,7 @@
 #include "loadgen/proc_stats.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -81,6 +82,17 @@ std::optional<std::int64_t> total_cpu_ns(const std::vector<pid_t>& pids) {
     sum += *v;
   }
   return sum;
+}
+
+std::int64_t own_cpu_ns() {
+  auto ns = [](const rusage& r) {
+    return (static_cast<std::int64_t>(r.ru_utime.tv_sec) + r.ru_stime.tv_sec) * 1'000'000'000 +
+           (static_cast<std::int64_t>(r.ru_utime.tv_usec) + r.ru_stime.tv_usec) * 1'000;
+  };
+  rusage self{}, children{};
+  getrusage(RUSAGE_SELF, &self);
+  getrusage(RUSAGE_CHILDREN, &children);
+  return ns(self) + ns(children);
 }
 
 percentiles summarize(std::vector<std::int64_t>& samples) {

@@ -21,6 +21,9 @@ std::optional<std::int64_t> cpu_ns(pid_t pid);
 std::optional<std::int64_t> total_rss_kib(const std::vector<pid_t>& pids);
 std::optional<std::int64_t> total_cpu_ns(const std::vector<pid_t>& pids);
 
+// CPU time (user + system) of this process and of its reaped children, in nanoseconds.
+std::int64_t own_cpu_ns();
+
 struct percentiles {
   std::size_t count = 0;
   std::int64_t p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;

@@ -55,6 +55,17 @@ struct poll_answer {
   std::string detail;           // why, for `error`
 };
 
+// What a publish acknowledgement said (publish mode). `ok` only for an answer that acknowledges
+// exactly the `count` messages sent: the right status and, where the server names positions,
+// positions consistent with the batch.
+struct publish_ack {
+  bool ok = false;
+  unsigned status = 0;     // the HTTP status
+  bool malformed = false;  // a success status with a body that does not match the batch
+  std::optional<std::uint64_t> first, last;  // positions the server gave, if any
+  std::string detail;                        // why not ok
+};
+
 class protocol {
  public:
   virtual ~protocol() = default;
@@ -73,6 +84,13 @@ class protocol {
   virtual request publish_request(std::string_view channel, const stamp& s) const = 0;
   // Whether the server accepted the publish; else `detail` says why.
   virtual bool publish_accepted(const response& res, std::string& detail) const = 0;
+
+  // Publishes `count` messages on `channel` in one request (the server's batch form when
+  // count > 1), carrying stamps first_seq .. first_seq + count - 1, all sent at `sent_ns`.
+  virtual request publish_batch_request(std::string_view channel, std::uint64_t first_seq,
+                                        std::size_t count, std::int64_t sent_ns) const = 0;
+  // Reads the answer to publish_batch_request of `count` messages.
+  virtual publish_ack parse_publish_ack(const response& res, std::size_t count) const = 0;
 
   // A request asking how many subscribers the server holds parked, or nullopt if the server
   // cannot tell (then the load generator cannot wait for "all parked" and says so).
