@@ -60,25 +60,38 @@ net::awaitable<core::result<engine::scan>> engine::read_matching(const poll_requ
   out.scanned_to = after;
   const std::size_t chunk = std::max<std::size_t>(request.limit, 1);
   std::size_t scanned = 0;
-  bool first = true;
   std::vector<core::event_ptr> merged;
   for (;;) {
     // Read one chunk of every stream; a stream that filled its chunk may have more, so only
     // positions up to the smallest "last position" of such streams are complete.
     merged.clear();
     core::position cut = std::numeric_limits<core::position>::max();
+    if (request.streams.size() > 1) {
+      // The streams are read one after another, not as one snapshot: an append landing
+      // between two reads can give a stream already read an event below one seen in a stream
+      // read later, and `scanned_to` would pass it for good. Only positions up to the highest
+      // head known *before* the reads are complete in every stream (a store makes a position
+      // visible only with every lower one of its sequence); later ones wait for the next read.
+      core::position known = 0;
+      for (const auto& stream : request.streams) {
+        auto info = co_await async_info(stream);
+        if (!info) co_return std::move(info).err();
+        known = std::max(known, info->head);
+      }
+      cut = known;
+    }
     bool truncated = false;
     for (const auto& stream : request.streams) {
       auto r = co_await read_one(stream, out.scanned_to, chunk);
       if (!r) co_return std::move(r).err();
-      if (first && r->gap) out.gap = true;
+      // Any chunk may report one: retention can trim past `scanned_to` between two reads.
+      if (r->gap) out.gap = true;
       if (r->events.size() >= chunk) {
         truncated = true;
         cut = std::min(cut, r->events.back()->pos);
       }
       merged.insert(merged.end(), r->events.begin(), r->events.end());
     }
-    first = false;
     if (request.streams.size() > 1) {
       std::sort(merged.begin(), merged.end(),
                 [](const core::event_ptr& a, const core::event_ptr& b) { return a->pos < b->pos; });
@@ -92,15 +105,26 @@ net::awaitable<core::result<engine::scan>> engine::read_matching(const poll_requ
         if (out.events.size() >= request.limit) co_return out;
       }
     }
-    if (!truncated || scanned >= max_scan_per_poll) co_return out;
+    if (!truncated) co_return out;
+    if (scanned >= max_scan_per_poll) {
+      out.complete = false;  // more is stored after scanned_to: the poll must not park
+      co_return out;
+    }
   }
 }
 
 net::awaitable<core::result<poll_result>> engine::async_poll(poll_request request) {
   if (request.streams.empty()) co_return core::error{core::errc::bad_request, "no stream to poll"};
+  // A stream named twice would be read twice (duplicate events) and parked on twice.
+  std::sort(request.streams.begin(), request.streams.end());
+  request.streams.erase(std::unique(request.streams.begin(), request.streams.end()),
+                        request.streams.end());
   poll_result res;
   core::position after = request.from.pos;
-  const bool report_gap = request.from.from == core::cursor::kind::after;
+  // Without a cursor the first read starts quietly at the oldest retained event. Every other
+  // read starts at a position the client has (or this poll has) seen, so a gap there means
+  // events were trimmed before they could be delivered: reported, whenever it is found.
+  const bool quiet_first_gap = request.from.from == core::cursor::kind::oldest;
   if (request.from.from == core::cursor::kind::oldest) after = 0;
   if (request.from.from == core::cursor::kind::now) {
     after = 0;
@@ -116,10 +140,12 @@ net::awaitable<core::result<poll_result>> engine::async_poll(poll_request reques
   for (;;) {
     auto found = co_await read_matching(request, after);
     if (!found) co_return std::move(found).err();
-    if (first && report_gap) res.gap = found->gap;
+    if (found->gap && !(first && quiet_first_gap)) res.gap = true;
     first = false;
     after = found->scanned_to;
-    if (!found->events.empty() || request.timeout.count() <= 0 ||
+    // An incomplete scan (the per-poll cap) answers now, empty, with `next` moved on: parking
+    // would leave stored events unread until the next publish or the deadline.
+    if (!found->events.empty() || !found->complete || request.timeout.count() <= 0 ||
         clock_.steady_now() >= deadline) {
       res.events = std::move(found->events);
       res.reason = res.events.empty() ? wake_reason::timeout : wake_reason::events;
@@ -131,12 +157,13 @@ net::awaitable<core::result<poll_result>> engine::async_poll(poll_request reques
     hub_.park(w);
     // The read that closes the race with a publish that committed before park().
     found = co_await read_matching(request, after);
-    if (!found || !found->events.empty()) hub_.claim(w, wake_reason::cancelled);
+    if (!found || !found->events.empty() || !found->complete) hub_.claim(w, wake_reason::cancelled);
     if (!found) co_return std::move(found).err();
+    if (found->gap) res.gap = true;
     after = found->scanned_to;
-    if (!found->events.empty()) {
+    if (!found->events.empty() || !found->complete) {
       res.events = std::move(found->events);
-      res.reason = wake_reason::events;
+      res.reason = res.events.empty() ? wake_reason::timeout : wake_reason::events;
       res.next = after;
       co_return res;
     }

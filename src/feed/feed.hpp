@@ -9,10 +9,14 @@
 // nothing the filter accepts is there, park a waiter in the hub, read once more (see hub.hpp on
 // lost wake-ups), then wait. A wake for events loops back to reading; a deadline, a newer poll
 // with the same key, shutdown or cancellation end the poll with no events and the cursor where
-// it was (or past events the filter skipped).
+// it was (or past events the filter skipped). A read scans at most a bounded number of events
+// the filter skips; a poll that stops there answers at once (empty, `next` moved on) instead of
+// parking over events it has not read.
 //
 // A poll may follow several streams that share a `{tag}` (and so one position sequence): the
-// reads are merged by position, so one cursor covers them all.
+// reads are merged by position, so one cursor covers them all. Since the streams are read one
+// after another, a merge only goes up to the highest head seen before its reads; an append
+// that lands between two reads is picked up by the next read instead of being skipped.
 //
 // Threading: the awaitables resume on the caller's executor; store callbacks are posted back to
 // it. Apart from `tick` (server ticker), every member may be called from any I/O thread.
@@ -49,8 +53,12 @@ struct poll_request {
 struct poll_result {
   std::vector<core::event_ptr> events;  // accepted by the filter, in position order
   core::position next = 0;  // the cursor to resume from: everything up to it has been seen
-  bool gap = false;         // the cursor was older than the oldest retained event
+  // Events after the cursor were trimmed by retention before this poll could deliver them
+  // (never for the first read of an `oldest` cursor, which starts at the oldest by definition).
+  bool gap = false;
   // Why the poll ended: `events` (there are events), or the wake reason of an empty answer.
+  // `timeout` also answers a poll that scanned its cap of filtered-out events and stopped
+  // early: `next` has moved on and the client should poll again at once.
   wake_reason reason = wake_reason::events;
 };
 
@@ -82,6 +90,7 @@ class engine {
     std::vector<core::event_ptr> events;
     core::position scanned_to = 0;
     bool gap = false;
+    bool complete = true;  // false: stopped at the scan cap with more stored after scanned_to
   };
   net::awaitable<core::result<store::read_result>> read_one(const std::string& stream,
                                                             core::position after,
