@@ -159,6 +159,7 @@ rows = [
      lambda x: get(x, "events_per_s"), "{:,.0f}", True),
     ("    ack latency p50 / p99 (ms)", "b100", lat, None, False),
     ("    server CPU per event (us)", "b100", lambda x: get(x, "server", "cpu_us_per_event"), "{:.2f}", True),
+    ("    bytes written to storage per event, batch 1 / batch 100", "write", None, None, False),
     (f"open loop {rate:,.0f} publishes/s, batch 1: ack p99 (ms)", "open",
      lambda x: b1(x, "p99_us"), "{:.2f}", True),
     ("    p50 / max (ms); achieved publishes/s", "open", open_rest, None, False),
@@ -172,6 +173,10 @@ print("|" + "---|" * len(hdr))
 for title, case, value, fmt, ratio in rows:
     cells, vals = [], {}
     for s in stores:
+        if case == "write":
+            w = [get(r[s][c], "server", "write_bytes_per_event") for c in ("b1", "b100")]
+            cells.append(" / ".join(num(x, "{:,.0f}") for x in w))
+            continue
         v = value(r[s][case])
         vals[s] = v
         cells.append(v if fmt is None else num(v, fmt))

@@ -64,6 +64,24 @@ std::optional<std::int64_t> cpu_ns(pid_t pid) {
   return (utime + stime) * (1'000'000'000 / hz);
 }
 
+std::optional<std::int64_t> write_bytes(pid_t pid) {
+  auto text = read_proc(pid, "io");
+  if (!text) return std::nullopt;
+  const auto at = text->find("\nwrite_bytes:");
+  if (at == std::string::npos) return std::nullopt;
+  return std::strtoll(text->c_str() + at + 13, nullptr, 10);
+}
+
+std::optional<std::int64_t> total_write_bytes(const std::vector<pid_t>& pids) {
+  std::int64_t sum = 0;
+  for (pid_t p : pids) {
+    auto v = write_bytes(p);
+    if (!v) return std::nullopt;
+    sum += *v;
+  }
+  return sum;
+}
+
 std::optional<std::int64_t> total_rss_kib(const std::vector<pid_t>& pids) {
   std::int64_t sum = 0;
   for (pid_t p : pids) {

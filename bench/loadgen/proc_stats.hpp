@@ -17,9 +17,14 @@ std::optional<std::int64_t> rss_kib(pid_t pid);
 // counts in clock ticks, 10 ms at USER_HZ=100), or nullopt if the process is gone.
 std::optional<std::int64_t> cpu_ns(pid_t pid);
 
+// Bytes `pid` caused to be written to storage (/proc/<pid>/io write_bytes: counted when pages
+// are dirtied, so a WAL append shows at once), or nullopt if unreadable.
+std::optional<std::int64_t> write_bytes(pid_t pid);
+
 // Sums over several processes (a server made of several); nullopt if any is gone.
 std::optional<std::int64_t> total_rss_kib(const std::vector<pid_t>& pids);
 std::optional<std::int64_t> total_cpu_ns(const std::vector<pid_t>& pids);
+std::optional<std::int64_t> total_write_bytes(const std::vector<pid_t>& pids);
 
 // CPU time (user + system) of this process and of its reaped children, in nanoseconds.
 std::int64_t own_cpu_ns();

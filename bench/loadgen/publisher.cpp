@@ -302,11 +302,13 @@ int run_publish(const publish_options& o, const protocol& proto) {
   sleep_until_ns(start_ns);
   const std::int64_t cpu_before = total_cpu_ns(o.server_pids).value_or(-1);
   const std::int64_t rss_before = total_rss_kib(o.server_pids).value_or(-1);
-  std::int64_t cpu_after = -1, rss_after = -1;
+  const std::int64_t written_before = total_write_bytes(o.server_pids).value_or(-1);
+  std::int64_t cpu_after = -1, rss_after = -1, written_after = -1;
   if (end_ns) {
     sleep_until_ns(end_ns);
     cpu_after = total_cpu_ns(o.server_pids).value_or(-1);
     rss_after = total_rss_kib(o.server_pids).value_or(-1);
+    written_after = total_write_bytes(o.server_pids).value_or(-1);
   }
 
   std::vector<std::string> reports(procs);
@@ -315,6 +317,7 @@ int run_publish(const publish_options& o, const protocol& proto) {
   if (!end_ns) {
     cpu_after = total_cpu_ns(o.server_pids).value_or(-1);
     rss_after = total_rss_kib(o.server_pids).value_or(-1);
+    written_after = total_write_bytes(o.server_pids).value_or(-1);
   }
   for (pid_t pid : pids) {
     int status = 0;
@@ -369,6 +372,10 @@ int run_publish(const publish_options& o, const protocol& proto) {
       server_cpu >= 0 && counted
           ? static_cast<double>(server_cpu) / 1e3 / static_cast<double>(counted * o.batch)
           : -1;
+  const double written_per_event = written_before >= 0 && written_after >= 0 && counted
+                                       ? static_cast<double>(written_after - written_before) /
+                                             static_cast<double>(counted * o.batch)
+                                       : -1;
   const std::int64_t loadgen_cpu = own_cpu_ns();
   const bool ok = complete == procs && errors == 0 && sum.acked == sum.sent && sum.acked > 0 &&
                   sum.connected == o.connections;
@@ -405,9 +412,9 @@ int run_publish(const publish_options& o, const protocol& proto) {
     if (!o.server_pids.empty())
       std::printf(
           "  server:     CPU %.3f s in the window (%.2f cores, %.2f us per event), RSS %lld -> "
-          "%lld KiB\n",
+          "%lld KiB, %.0f bytes written to storage per event\n",
           ms(server_cpu) / 1e3, server_cores, cpu_us_per_event, static_cast<long long>(rss_before),
-          static_cast<long long>(rss_after));
+          static_cast<long long>(rss_after), written_per_event);
     std::printf("  loadgen:    CPU %.3f s, %.3f s total\n", ms(loadgen_cpu) / 1e3,
                 ms(collected - started) / 1e3);
     if (!first_error.empty()) std::printf("  first error: %s\n", first_error.c_str());
@@ -452,11 +459,10 @@ int run_publish(const publish_options& o, const protocol& proto) {
       {"first_error", first_error},
   };
   if (!o.server_pids.empty()) {
-    j["server"] = {{"cpu_s", ms(server_cpu) / 1e3},
-                   {"cores", server_cores},
-                   {"cpu_us_per_event", cpu_us_per_event},
-                   {"rss_before_kib", rss_before},
-                   {"rss_after_kib", rss_after}};
+    j["server"] = {
+        {"cpu_s", ms(server_cpu) / 1e3},        {"cores", server_cores},
+        {"cpu_us_per_event", cpu_us_per_event}, {"rss_before_kib", rss_before},
+        {"rss_after_kib", rss_after},           {"write_bytes_per_event", written_per_event}};
   }
   std::printf("%s\n", boost::json::serialize(j).c_str());
   std::fflush(stdout);
