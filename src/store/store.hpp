@@ -4,6 +4,10 @@
 // never reused; streams whose names share a `{tag}` share one sequence, so a cursor can follow
 // several of them in order (a backend may simply use one sequence for everything).
 //
+// Visibility: once a position is readable, every lower position of its sequence that still
+// exists is readable too (appends become visible in position order). feed::engine relies on
+// this to merge several streams of one `{tag}` without skipping an event.
+//
 // Durability: `append` calls `done` only once the events are durable by the backend's promise
 // (memory: never; sqlite: committed to the WAL; redis: acknowledged). Concurrent appends may be
 // group-committed. `done` may run on any thread, possibly inline inside `append`; callers must
@@ -18,7 +22,8 @@
 //
 // Retention: each stream keeps at most `max_events` events no older than `max_age`, by the first
 // rule whose pattern matches its name. A read whose cursor is older than the oldest retained
-// event starts at the oldest retained one and says `gap = true`.
+// event starts at the oldest retained one and says `gap = true` when events of that stream after
+// the cursor were removed (a cursor that missed nothing is not told of a gap).
 #pragma once
 
 #include <chrono>
