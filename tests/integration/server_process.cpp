@@ -83,15 +83,21 @@ temp_dir::~temp_dir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
-child_process::child_process(std::vector<std::string> argv) {
+child_process::child_process(std::vector<std::string> argv, const std::string& stdin_text) {
   raise_fd_limit();
   stderr_path_ = dir_.path() / "stderr.txt";
+  const auto stdin_path = dir_.path() / "stdin.txt";
+  {
+    std::ofstream in(stdin_path, std::ios::binary);
+    in << stdin_text;
+    if (!in) throw std::runtime_error("cannot write " + stdin_path.string());
+  }
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) fail_errno("pipe2");
 
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 0, stdin_path.c_str(), O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   posix_spawn_file_actions_addopen(&fa, 2, stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0644);

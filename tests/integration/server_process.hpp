@@ -1,9 +1,10 @@
 // tests/integration/server_process.hpp: the eventfeed executable as a child process.
 //
-// `child_process` runs any command line: stdin reads /dev/null, stdout goes into a pipe that a
-// reader thread drains into memory (so a chatty child can never block on a full pipe), stderr
-// goes into a temporary file that a failing test prints. The destructor always kills (SIGKILL)
-// and reaps, so a failed assertion never leaves a server running behind the test binary.
+// `child_process` runs any command line: stdin reads a text given by the test (from a file),
+// stdout goes into a pipe that a reader thread drains into memory (so a chatty child can never
+// block on a full pipe), stderr goes into a temporary file that a failing test prints. The
+// destructor always kills (SIGKILL) and reaps, so a failed assertion never leaves a server
+// running behind the test binary.
 //
 // `server_process` writes a config to a temporary directory, runs
 // `eventfeed serve --config F --listen 127.0.0.1:0` and waits, with a bound, for the one line
@@ -54,8 +55,9 @@ class temp_dir {
 
 class child_process {
  public:
-  // Starts argv[0] (a path) with `argv`. Throws std::runtime_error if it cannot be spawned.
-  explicit child_process(std::vector<std::string> argv);
+  // Starts argv[0] (a path) with `argv`; its stdin reads `stdin_text` (default: nothing).
+  // Throws std::runtime_error if it cannot be spawned.
+  explicit child_process(std::vector<std::string> argv, const std::string& stdin_text = {});
   ~child_process();
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;
