@@ -26,9 +26,13 @@ bool principal::may_publish(std::string_view stream) const noexcept {
   return any_match(publish, stream);
 }
 
-bool principal::may_read(std::string_view stream) const noexcept { return any_match(read, stream); }
+bool principal::may_read(std::string_view stream) const noexcept {
+  return any_match(read, stream);
+}
 
-void key_ring::add(std::string key, principal who) { entries_.emplace_back(std::move(key), std::move(who)); }
+void key_ring::add(std::string key, principal who) {
+  entries_.emplace_back(std::move(key), std::move(who));
+}
 
 const principal* key_ring::find(std::string_view key) const noexcept {
   const principal* found = nullptr;

@@ -20,7 +20,8 @@ net::awaitable<core::result<T>> await_store(Start start) {
       [ex, &start](auto handler) {
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
         start([shared, ex](core::result<T> r) {
-          net::post(ex, [shared, r = std::move(r)]() mutable { std::move (*shared)(std::move(r)); });
+          net::post(ex,
+                    [shared, r = std::move(r)]() mutable { std::move (*shared)(std::move(r)); });
         });
       },
       net::use_awaitable);
@@ -38,24 +39,23 @@ engine::engine(store::store& store, const core::clock& clock, std::size_t hub_sh
 net::awaitable<core::result<std::vector<core::event_ptr>>> engine::async_publish(
     std::vector<core::new_event> events) {
   co_return co_await await_store<std::vector<core::event_ptr>>([&](auto done) {
-    store_.append(std::move(events),
-                  [this, done](core::result<std::vector<core::event_ptr>> r) {
-                    if (r) hub_.notify(*r);  // waiters learn of the events before the publisher
-                    done(std::move(r));
-                  });
+    store_.append(std::move(events), [this, done](core::result<std::vector<core::event_ptr>> r) {
+      if (r) hub_.notify(*r);  // waiters learn of the events before the publisher
+      done(std::move(r));
+    });
   });
 }
 
 net::awaitable<core::result<store::read_result>> engine::read_one(const std::string& stream,
-                                                               core::position after,
-                                                               std::size_t limit) {
+                                                                  core::position after,
+                                                                  std::size_t limit) {
   if (auto fast = store_.try_read(stream, after, limit)) co_return std::move(*fast);
   co_return co_await await_store<store::read_result>(
       [&](auto done) { store_.read(stream, after, limit, std::move(done)); });
 }
 
 net::awaitable<core::result<engine::scan>> engine::read_matching(const poll_request& request,
-                                                             core::position after) {
+                                                                 core::position after) {
   scan out;
   out.scanned_to = after;
   const std::size_t chunk = std::max<std::size_t>(request.limit, 1);
@@ -187,6 +187,8 @@ void engine::tick() {
   store_.trim_expired();
 }
 
-void engine::shutdown() { hub_.shutdown(); }
+void engine::shutdown() {
+  hub_.shutdown();
+}
 
 }  // namespace eventfeed::feed

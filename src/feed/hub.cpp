@@ -8,7 +8,9 @@ hub::hub(std::size_t shard_count)
     : shards_(std::make_unique<shard[]>(std::max<std::size_t>(shard_count, 1))),
       shard_count_(std::max<std::size_t>(shard_count, 1)) {}
 
-hub::~hub() { shutdown(); }
+hub::~hub() {
+  shutdown();
+}
 
 hub::shard& hub::shard_for(std::string_view stream) const noexcept {
   return shards_[std::hash<std::string_view>{}(stream) % shard_count_];

@@ -20,8 +20,8 @@
 // Thread-safety: every public function may be called from any thread.
 #pragma once
 
-#include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
@@ -31,6 +31,7 @@
 #include <unordered_map>
 
 #include "core/event.hpp"
+#include "core/string_hash.hpp"
 #include "feed/waiter.hpp"
 
 namespace eventfeed::feed {
@@ -59,9 +60,9 @@ class hub {
             });
           }
           auto ex = boost::asio::get_associated_executor(handler);
-          install_handler(*parked, boost::asio::any_io_executor(std::move(ex)),
-                          std::make_unique<waiter::handler_impl<decltype(handler)>>(
-                              std::move(handler)));
+          install_handler(
+              *parked, boost::asio::any_io_executor(std::move(ex)),
+              std::make_unique<waiter::handler_impl<decltype(handler)>>(std::move(handler)));
         },
         token, std::move(w));
   }
@@ -92,15 +93,9 @@ class hub {
     };
     std::vector<entry> items;
   };
-  struct string_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
   struct shard {
     mutable std::mutex mutex;
-    std::unordered_map<std::string, stream_waiters, string_hash, std::equal_to<>> streams;
+    std::unordered_map<std::string, stream_waiters, core::string_hash, std::equal_to<>> streams;
     std::multimap<std::chrono::steady_clock::time_point, waiter*> deadlines;
     // Owning references to the waiters whose deadline sits here, so that a waiter can never be
     // destroyed while a list still points at it.

@@ -80,7 +80,7 @@ class waiter {
   std::atomic<bool> claimed_{false};
   std::atomic<handoff> handoff_{handoff::empty};
   wake_reason reason_ = wake_reason::events;  // written by the claimer before `woken`
-  boost::asio::any_io_executor executor_;  // where the handler runs (the poll's coroutine)
+  boost::asio::any_io_executor executor_;     // where the handler runs (the poll's coroutine)
   handler_type handler_;
   std::vector<link> links_;  // one per stream, guarded by that stream's shard mutex
   std::multimap<std::chrono::steady_clock::time_point, waiter*>::iterator deadline_pos_;

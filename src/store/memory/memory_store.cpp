@@ -46,8 +46,9 @@ read_result memory_store::read_locked(const stream_log& log, core::position afte
   read_result r;
   r.head = log.head;
   r.gap = after < log.trimmed_through;
-  auto first = std::upper_bound(log.events.begin(), log.events.end(), after,
-                                [](core::position p, const core::event_ptr& e) { return p < e->pos; });
+  auto first =
+      std::upper_bound(log.events.begin(), log.events.end(), after,
+                       [](core::position p, const core::event_ptr& e) { return p < e->pos; });
   const auto available = static_cast<std::size_t>(log.events.end() - first);
   const auto n = std::min(limit, available);
   r.events.assign(first, first + static_cast<std::ptrdiff_t>(n));

@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "core/clock.hpp"
+#include "core/string_hash.hpp"
 #include "store/store.hpp"
 
 namespace eventfeed::store::memory {
@@ -47,12 +48,6 @@ class memory_store final : public store {
     core::position head = 0;
     core::position trimmed_through = 0;
   };
-  struct string_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
 
   read_result read_locked(const stream_log& log, core::position after, std::size_t limit) const;
 
@@ -60,7 +55,7 @@ class memory_store final : public store {
   core::system_clock system_clock_;
   const core::clock* clock_;
   mutable std::shared_mutex mutex_;
-  std::unordered_map<std::string, stream_log, string_hash, std::equal_to<>> streams_;
+  std::unordered_map<std::string, stream_log, core::string_hash, std::equal_to<>> streams_;
   std::map<std::pair<std::string, std::string>, std::string, std::less<>> records_;
   core::position sequence_ = 0;
   bool closed_ = false;

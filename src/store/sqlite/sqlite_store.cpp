@@ -369,7 +369,7 @@ void sqlite_store::run_group(std::vector<job>& group, writer_statements& ws) {
       std::size_t retained = 0;
       std::vector<core::event_ptr> added;
     };
-    std::unordered_map<std::string, touched, string_hash, std::equal_to<>> changes;
+    std::unordered_map<std::string, touched, core::string_hash, std::equal_to<>> changes;
     std::vector<std::vector<core::event_ptr>> results(writes.size());
     core::position seq;
     {

@@ -40,6 +40,7 @@
 #include <variant>
 
 #include "core/clock.hpp"
+#include "core/string_hash.hpp"
 #include "store/store.hpp"
 
 namespace eventfeed::store::sqlite {
@@ -100,13 +101,8 @@ class sqlite_store final : public store {
     std::deque<core::event_ptr> tail;        // the newest events, in order
     core::position tail_complete_after = 0;  // every event with pos > this is in `tail`
   };
-  struct string_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
-  using stream_map = std::unordered_map<std::string, stream_state, string_hash, std::equal_to<>>;
+  using stream_map =
+      std::unordered_map<std::string, stream_state, core::string_hash, std::equal_to<>>;
 
   struct append_job {
     std::vector<core::new_event> events;
