@@ -87,8 +87,9 @@ core::result<std::chrono::milliseconds> parse_timeout(const std::optional<std::s
   auto [end, ec] = std::from_chars(text->data(), last, seconds, std::chars_format::fixed);
   if (ec != std::errc{} || end != last || !std::isfinite(seconds) || seconds < 0)
     return {core::errc::bad_request, "'timeout' must be a number of seconds, 0 or more"};
-  const auto ms = std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0));
-  return std::min(ms, o.max_timeout);
+  // Clamp before converting: a huge value must not overflow the integer conversion.
+  const double max_ms = static_cast<double>(o.max_timeout.count());
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::min(seconds * 1000.0, max_ms)));
 }
 
 core::result<std::size_t> parse_limit(const std::optional<std::string>& text, const options& o) {
