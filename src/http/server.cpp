@@ -75,6 +75,11 @@ server::server(server_options options, const router& routes)
 
 server::~server() {
   if (!threads_.empty()) stop(std::chrono::milliseconds(0));
+  // Destroying a context destroys the sessions still suspended in it, and their destructors
+  // touch `shared_`: the acceptor and the contexts go first, while `shared_` is alive.
+  acceptor_.reset();
+  work_.clear();
+  contexts_.clear();
 }
 
 void server::start() {
