@@ -110,11 +110,14 @@ void hub::detach(const std::shared_ptr<waiter>& w) {
       total_.fetch_sub(1, std::memory_order_relaxed);
     }
   }
-  if (w->key_) {
-    std::lock_guard lock(keys_mutex_);
-    auto it = keys_.find(*w->key_);
-    if (it != keys_.end() && (it->second.expired() || it->second.lock() == w)) keys_.erase(it);
-  }
+  forget_key(w);
+}
+
+void hub::forget_key(const std::shared_ptr<waiter>& w) {
+  if (!w->key_) return;
+  std::lock_guard lock(keys_mutex_);
+  auto it = keys_.find(*w->key_);
+  if (it != keys_.end() && (it->second.expired() || it->second.lock() == w)) keys_.erase(it);
 }
 
 bool hub::claim(const std::shared_ptr<waiter>& w, wake_reason reason) {
@@ -125,7 +128,10 @@ bool hub::claim(const std::shared_ptr<waiter>& w, wake_reason reason) {
 }
 
 std::size_t hub::notify(const std::vector<core::event_ptr>& events) {
-  std::vector<waiter*> woken;
+  // Waiters on one stream are detached completely under that stream's shard lock; waiters on
+  // several streams (whose other lists live under other locks) are detached afterwards.
+  std::vector<std::shared_ptr<waiter>> detached;
+  std::vector<waiter*> multi;
   // Visit each distinct stream once, with the events of that stream.
   std::vector<bool> done(events.size(), false);
   std::vector<const core::event*> group;
@@ -155,13 +161,26 @@ std::size_t hub::notify(const std::vector<core::event_ptr>& events) {
         continue;
       }
       remove_from_list(it->second, *w, items[i].link);  // moves the last item into slot i
-      woken.push_back(w);
+      if (w->streams_.size() == 1) {
+        // Its only list and its deadline are both in this shard (the shard of its first
+        // stream), which also holds the owning reference: finish the detach here.
+        if (w->has_deadline_) {
+          s.deadlines.erase(w->deadline_pos_);
+          w->has_deadline_ = false;
+        }
+        auto node = s.owned.extract(w);
+        detached.push_back(std::move(node.mapped()));
+        total_.fetch_sub(1, std::memory_order_relaxed);
+      } else {
+        multi.push_back(w);
+      }
     }
     if (items.empty()) s.streams.erase(it);
   }
   // A claimed waiter stays alive at least until its claimer (us) detaches it, because the shard
   // of its first stream owns a reference until then. Take our own reference before detaching.
-  for (waiter* w : woken) {
+  const std::size_t single = detached.size();
+  for (waiter* w : multi) {
     std::shared_ptr<waiter> owner_ref;
     {
       shard& owner = shard_for(w->streams_[0]);
@@ -169,9 +188,42 @@ std::size_t hub::notify(const std::vector<core::event_ptr>& events) {
       owner_ref = owner.owned.at(w);
     }
     detach(owner_ref);
-    deliver(*owner_ref);
+    detached.push_back(std::move(owner_ref));
   }
-  return woken.size();
+  wake_batch batch;
+  for (std::size_t i = 0; i < detached.size(); ++i) {
+    if (i < single) forget_key(detached[i]);  // detach() did it for the others
+    batch.add(*detached[i]);
+  }
+  batch.post();
+  return detached.size();
+}
+
+// Handing wakes over to their threads in one post per executor rather than one per waiter: a
+// publish that wakes a thousand polls spread over two I/O threads costs two posts (and at
+// most two wake-ups of a sleeping thread) instead of a thousand.
+void hub::wake_batch::add(waiter& w) {
+  auto prev = w.handoff_.exchange(waiter::handoff::woken, std::memory_order_acq_rel);
+  if (prev != waiter::handoff::handler_set) return;  // install_handler will deliver
+  for (auto& g : groups_) {
+    if (g.executor == w.executor_) {
+      g.wakes.push_back({std::move(w.handler_), w.reason_});
+      return;
+    }
+  }
+  groups_.push_back({w.executor_, {}});
+  groups_.back().wakes.push_back({std::move(w.handler_), w.reason_});
+}
+
+void hub::wake_batch::post() {
+  for (auto& g : groups_) {
+    // Resuming a poll's coroutine runs it until its next suspension (usually the write of its
+    // answer); the others of the group follow in turn, all on that executor's thread.
+    boost::asio::post(g.executor, [wakes = std::move(g.wakes)]() mutable {
+      for (auto& [handler, reason] : wakes) handler->invoke(reason);
+    });
+  }
+  groups_.clear();
 }
 
 std::size_t hub::expire(std::chrono::steady_clock::time_point now) {

@@ -29,6 +29,7 @@
 #include <mutex>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/event.hpp"
 #include "core/string_hash.hpp"
@@ -108,6 +109,24 @@ class hub {
   void detach(const std::shared_ptr<waiter>& w);
   static void remove_from_list(stream_waiters& list, waiter& w, std::size_t link_index);
   void deliver(waiter& w);
+  void forget_key(const std::shared_ptr<waiter>& w);
+  // Wakes collected by one notify, grouped by the executor they run on (see hub.cpp).
+  class wake_batch {
+   public:
+    void add(waiter& w);  // after w is claimed and detached
+    void post();
+
+   private:
+    struct wake {
+      waiter::handler_type handler;
+      wake_reason reason;
+    };
+    struct group {
+      boost::asio::any_io_executor executor;
+      std::vector<wake> wakes;
+    };
+    std::vector<group> groups_;
+  };
   static void post_wake(waiter& w);
   bool try_claim(waiter& w, wake_reason reason) noexcept;
 

@@ -1,5 +1,6 @@
 #include "http/connection.hpp"
 
+#include <charconv>
 #include <cstdio>
 
 namespace eventfeed::http {
@@ -31,37 +32,79 @@ std::optional<read_failure> classify_read_error(beast::error_code ec, const serv
   return std::nullopt;
 }
 
-void finish_headers(response& res, unsigned version, bool keep_alive, std::string_view id,
-                    const server_options& o) {
-  res.version(version);
-  res.keep_alive(keep_alive);
-  res.set(bhttp::field::server, o.server_header);
-  res.set("X-Request-Id", id);
-  if (res.find(bhttp::field::cache_control) == res.end())
-    res.set(bhttp::field::cache_control, "no-store");
-  res.prepare_payload();
+namespace {
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ");
+  out.append(value);
+  out.append("\r\n");
+}
+}  // namespace
+
+void serialize_head(const response& res, unsigned version, bool keep_alive, std::string_view id,
+                    const server_options& o, std::string& out) {
+  out.clear();
+  out.reserve(256);  // enough for our header blocks: one allocation
+  const unsigned code = res.result_int();
+  out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  char digits[24];
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, code).ptr);
+  out.push_back(' ');
+  out.append(std::string_view(bhttp::obsolete_reason(res.result())));
+  out.append("\r\n");
+  bool has_cache_control = false;
+  for (const auto& f : res) {
+    switch (f.name()) {
+      case bhttp::field::connection:
+      case bhttp::field::content_length:
+      case bhttp::field::transfer_encoding:
+      case bhttp::field::server:
+        continue;  // ours, below
+      case bhttp::field::cache_control:
+        has_cache_control = true;
+        break;
+      default:
+        break;
+    }
+    append_field(out, std::string_view(f.name_string()), std::string_view(f.value()));
+  }
+  append_field(out, "Server", o.server_header);
+  append_field(out, "X-Request-Id", id);
+  if (!has_cache_control) append_field(out, "Cache-Control", "no-store");
+  // 1xx, 204 and 304 answers have no body and no length (RFC 9110 8.6).
+  if (code >= 200 && code != 204 && code != 304) {
+    const char* end = std::to_chars(digits, digits + sizeof digits, res.body().size()).ptr;
+    append_field(out, "Content-Length", std::string_view(digits, end));
+  }
+  if (version >= 11 && !keep_alive) append_field(out, "Connection", "close");
+  if (version < 11 && keep_alive) append_field(out, "Connection", "keep-alive");
+  out.append("\r\n");
 }
 
-net::awaitable<response> run_handler(connection_shared& shared, const request& req,
-                                     std::string_view id, connection_io* io) {
+routed route(const router& routes, const request& req) {
   std::string_view target = req.target();
   std::string_view path = target.substr(0, target.find('?'));
-  auto match = shared.routes.find(req.method(), path);
-  if (!match.h) {
-    if (match.path_known)
-      co_return shared.routes.render_error(path, bhttp::status::method_not_allowed,
-                                           "method_not_allowed", "method not allowed on this path");
-    co_return shared.routes.render_error(path, bhttp::status::not_found, "not_found",
-                                         "no such endpoint");
+  auto match = routes.find(req.method(), path);
+  routed r;
+  if (match.h) {
+    r.h = match.h;
+    r.params = std::move(match.params);
+  } else if (match.path_known) {
+    r.immediate = routes.render_error(path, bhttp::status::method_not_allowed, "method_not_allowed",
+                                      "method not allowed on this path");
+  } else {
+    r.immediate =
+        routes.render_error(path, bhttp::status::not_found, "not_found", "no such endpoint");
   }
-  request_context ctx(req, std::move(match.params), id, shared.routes, io);
-  try {
-    co_return co_await (*match.h)(ctx);
-  } catch (const std::exception& e) {
-    spdlog::error("request {} {} failed: {}", id, target, e.what());
-  }
-  co_return shared.routes.render_error(path, bhttp::status::internal_server_error, "internal",
-                                       "internal error");
+  return r;
+}
+
+response handler_failed(const router& routes, const request& req, std::string_view id,
+                        const std::exception& e) {
+  std::string_view target = req.target();
+  spdlog::error("request {} {} failed: {}", id, target, e.what());
+  return routes.render_error(target.substr(0, target.find('?')),
+                             bhttp::status::internal_server_error, "internal", "internal error");
 }
 
 }  // namespace detail

@@ -17,6 +17,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -25,6 +26,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -32,6 +34,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <chrono>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,11 +81,26 @@ struct read_failure {
 };
 std::optional<read_failure> classify_read_error(beast::error_code ec, const server_options& o);
 
-void finish_headers(response& res, unsigned version, bool keep_alive, std::string_view id,
-                    const server_options& o);
+// Writes the status line and header block of `res` into `out` (cleared first): the handler's
+// fields, then `Server`, `X-Request-Id`, `Cache-Control: no-store` unless the handler set one,
+// `Content-Length` and the `Connection` header that `keep_alive` needs for `version`. The
+// handler's own Connection / Content-Length / Transfer-Encoding fields are replaced, never
+// repeated. The body is written after it as a second buffer: one gather write, no copy of the
+// body and no per-field allocation.
+void serialize_head(const response& res, unsigned version, bool keep_alive, std::string_view id,
+                    const server_options& o, std::string& out);
 
-net::awaitable<response> run_handler(connection_shared& shared, const request& req,
-                                     std::string_view id, connection_io* io);
+// The handler for a request, or the response to send instead (404, 405).
+struct routed {
+  const handler* h = nullptr;
+  route_params params;
+  std::optional<response> immediate;
+};
+routed route(const router& routes, const request& req);
+
+// The 500 answer for a handler that threw (logged here).
+response handler_failed(const router& routes, const request& req, std::string_view id,
+                        const std::exception& e);
 
 template <class Stream>
 void expire_after(Stream& stream, std::chrono::milliseconds d) {
@@ -113,6 +131,9 @@ class connection final : public connection_io {
       : stream_(stream), buffer_(buffer), session_(std::move(session)) {}
 
   void start_watch() override {
+    // A parked poll needs no read buffer until its answer is written: give the memory back
+    // (the next read allocates again). Pipelined bytes already read stay.
+    if (buffer_.size() == 0) buffer_.shrink_to_fit();
     if (!session_) return;
     if (!watch_) {
       watch_ = std::make_shared<watch_state>();
@@ -162,6 +183,38 @@ class connection final : public connection_io {
   std::shared_ptr<watch_state> watch_;  // created on first use
 };
 
+// The rare paths of the request loop, kept out of serve_connection's frame (which every
+// parked poll holds) by living in coroutines of their own.
+template <class Stream>
+net::awaitable<beast::error_code> write_continue(Stream& stream, const server_options& o) {
+  bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+  expire_after(stream, o.write_timeout);
+  auto [ec, n] = co_await bhttp::async_write(stream, cont, net::as_tuple(net::use_awaitable));
+  co_return ec;
+}
+
+// Answers a request that could not be read (431, 413, 400) if there is anyone to answer.
+template <class Stream>
+net::awaitable<void> answer_read_failure(Stream& stream, connection_shared& shared,
+                                         const bhttp::request_parser<bhttp::string_body>& parser,
+                                         beast::error_code ec) {
+  const auto& o = shared.options;
+  auto failure = classify_read_error(ec, o);
+  if (!failure) co_return;
+  const std::string id = shared.make_request_id();
+  std::string_view target = parser.is_header_done() ? parser.get().target() : "/";
+  std::string_view path = target.substr(0, target.find('?'));
+  auto res = shared.routes.render_error(path, failure->status, failure->code, failure->message);
+  std::string head;
+  serialize_head(res, 11, false, id, o, head);
+  expire_after(stream, o.write_timeout);
+  co_await net::async_write(stream, std::array{net::buffer(head), net::buffer(res.body())},
+                            net::as_tuple(net::use_awaitable));
+  if (o.access_log)
+    spdlog::info("{} - - {} {} rejected: {}", id, static_cast<unsigned>(failure->status),
+                 res.body().size(), ec.message());
+}
+
 }  // namespace detail
 
 // Serves requests on `stream` until the peer closes, an error, or a response without
@@ -190,30 +243,15 @@ net::awaitable<void> serve_connection(Stream& stream, connection_shared& shared,
     detail::expire_after(stream, o.idle_timeout);
     auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, *parser, use_tuple);
     if (!ec && !parser->is_done()) {
-      if ((*parser).get()[bhttp::field::expect] == "100-continue") {
-        bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
-        detail::expire_after(stream, o.write_timeout);
-        std::tie(ec, n) = co_await bhttp::async_write(stream, cont, use_tuple);
-      }
+      if ((*parser).get()[bhttp::field::expect] == "100-continue")
+        ec = co_await detail::write_continue(stream, o);
       if (!ec) {
         detail::expire_after(stream, o.read_timeout);
         std::tie(ec, n) = co_await bhttp::async_read(stream, buffer, *parser, use_tuple);
       }
     }
     if (ec) {
-      if (auto failure = detail::classify_read_error(ec, o)) {
-        const std::string id = shared.make_request_id();
-        std::string_view target = parser->is_header_done() ? parser->get().target() : "/";
-        std::string_view path = target.substr(0, target.find('?'));
-        auto res =
-            shared.routes.render_error(path, failure->status, failure->code, failure->message);
-        detail::finish_headers(res, 11, false, id, o);
-        detail::expire_after(stream, o.write_timeout);
-        co_await bhttp::async_write(stream, res, use_tuple);
-        if (o.access_log)
-          spdlog::info("{} - - {} {} rejected: {}", id, static_cast<unsigned>(failure->status),
-                       res.body().size(), ec.message());
-      }
+      co_await detail::answer_read_failure(stream, shared, *parser, ec);
       co_return;
     }
 
@@ -223,15 +261,33 @@ net::awaitable<void> serve_connection(Stream& stream, connection_shared& shared,
     detail::counted active(shared.in_flight);
     const auto started = std::chrono::steady_clock::now();
     detail::expire_never(stream);
-    response res = co_await detail::run_handler(shared, req, id, &io);
+    response res;
+    {
+      // Routing and the handler call live here rather than in a helper coroutine: every
+      // parked poll holds the frames of its whole call chain, so one frame less is memory
+      // saved per waiter.
+      auto routed = detail::route(shared.routes, req);
+      if (routed.immediate) {
+        res = std::move(*routed.immediate);
+      } else {
+        request_context ctx(req, std::move(routed.params), id, shared.routes, &io);
+        try {
+          res = co_await (*routed.h)(ctx);
+        } catch (const std::exception& e) {
+          res = detail::handler_failed(shared.routes, req, id, e);
+        }
+      }
+    }
     // A disconnect may have cancelled the handler's wait; the next operations must not see it.
     co_await net::this_coro::reset_cancellation_state();
     co_await net::this_coro::throw_if_cancelled(false);
     const bool keep_alive =
         req.keep_alive() && res.keep_alive() && !shared.stopping.load(std::memory_order_relaxed);
-    detail::finish_headers(res, req.version(), keep_alive, id, o);
+    std::string head;
+    detail::serialize_head(res, req.version(), keep_alive, id, o, head);
     detail::expire_after(stream, o.write_timeout);
-    auto [wec, wn] = co_await bhttp::async_write(stream, res, use_tuple);
+    auto [wec, wn] = co_await net::async_write(
+        stream, std::array{net::buffer(head), net::buffer(res.body())}, use_tuple);
     if (o.access_log) {
       const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - started)

@@ -8,7 +8,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -18,6 +17,7 @@
 #include <random>
 
 #include "http/connection.hpp"
+#include "http/timed_socket.hpp"
 
 namespace eventfeed::http {
 
@@ -26,22 +26,25 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
 namespace {
 
-net::awaitable<void> run_session(connection_shared& shared, tcp::socket socket,
-                                 std::shared_ptr<net::cancellation_signal> signal) {
-  beast::error_code ignored;
-  socket.set_option(tcp::no_delay(true), ignored);
-  beast::tcp_stream stream(std::move(socket));
-  co_await serve_connection(stream, shared, std::move(signal));
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream.socket().close(ignored);
+// Closes the connections of one context whose read or write deadline has passed (see
+// timed_socket.hpp). Runs on that context until the server stops.
+net::awaitable<void> sweep_loop(connection_shared& shared, deadline_list& deadlines) {
+  net::steady_timer timer(co_await net::this_coro::executor);
+  while (!shared.stopping.load(std::memory_order_relaxed)) {
+    timer.expires_after(deadline_list::period);
+    co_await timer.async_wait(use_tuple);
+    deadlines.sweep(std::chrono::steady_clock::now());
+  }
 }
 
 net::awaitable<void> accept_loop(connection_shared& st, tcp::acceptor& acceptor,
-                                 std::vector<std::unique_ptr<net::io_context>>& contexts) {
+                                 std::vector<std::unique_ptr<net::io_context>>& contexts,
+                                 std::vector<std::unique_ptr<deadline_list>>& deadlines) {
   std::size_t next = 0;
   net::steady_timer backoff(acceptor.get_executor());
   for (;;) {
-    auto& target = *contexts[next++ % contexts.size()];
+    const std::size_t index = next++ % contexts.size();
+    auto& target = *contexts[index];
     auto [ec, socket] = co_await acceptor.async_accept(target, use_tuple);
     if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
@@ -51,12 +54,23 @@ net::awaitable<void> accept_loop(connection_shared& st, tcp::acceptor& acceptor,
       co_await backoff.async_wait(use_tuple);
       continue;
     }
+    // The socket lives on the heap, owned by the session's completion handler, rather than in
+    // a wrapper coroutine's frame: one frame less per connection. serve_connection only
+    // borrows it; the handler shuts it down and closes it when the session ends.
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    auto stream = std::make_unique<timed_socket>(std::move(socket), *deadlines[index]);
+    timed_socket& borrowed = *stream;
     spawn_session(
         target.get_executor(),
-        [&st, s = std::move(socket)](std::shared_ptr<net::cancellation_signal> signal) mutable {
-          return run_session(st, std::move(s), std::move(signal));
+        [&st, &borrowed](std::shared_ptr<net::cancellation_signal> signal) {
+          return serve_connection(borrowed, st, std::move(signal));
         },
-        [](std::exception_ptr) {});
+        [stream = std::move(stream)](std::exception_ptr) {
+          beast::error_code unused;
+          stream->socket().shutdown(tcp::socket::shutdown_send, unused);
+          stream->socket().close(unused);
+        });
   }
 }
 
@@ -66,7 +80,10 @@ server::server(server_options options, const router& routes)
     : options_(std::move(options)), routes_(routes) {
   unsigned n =
       options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 0; i < n; ++i) contexts_.push_back(std::make_unique<net::io_context>(1));
+  for (unsigned i = 0; i < n; ++i) {
+    contexts_.push_back(std::make_unique<net::io_context>(1));
+    deadlines_.push_back(std::make_unique<deadline_list>());
+  }
   std::random_device rd;
   char prefix[16];
   std::snprintf(prefix, sizeof prefix, "%06x", rd() & 0xffffffu);
@@ -96,7 +113,10 @@ void server::start() {
         e.code(), "cannot listen on " + options_.address + ":" + std::to_string(options_.port));
   }
   port_ = acceptor_->local_endpoint().port();
-  net::co_spawn(*contexts_[0], accept_loop(*shared_, *acceptor_, contexts_), net::detached);
+  net::co_spawn(*contexts_[0], accept_loop(*shared_, *acceptor_, contexts_, deadlines_),
+                net::detached);
+  for (std::size_t i = 0; i < contexts_.size(); ++i)
+    net::co_spawn(*contexts_[i], sweep_loop(*shared_, *deadlines_[i]), net::detached);
   for (auto& ctx : contexts_) {
     work_.push_back(net::make_work_guard(*ctx));
     threads_.emplace_back([c = ctx.get()] { c->run(); });

@@ -4,7 +4,8 @@
 // each accepted socket to the next context in turn; a connection then lives on that one thread
 // for its whole life, so its coroutine needs no strand.
 //
-// A connection is one coroutine (http/connection.hpp) on its thread's context.
+// A connection is one coroutine (http/connection.hpp) on its thread's context, over a
+// timed_socket whose read/write deadlines that context's sweep enforces (http/timed_socket.hpp).
 //
 // Shutdown (`stop`): the acceptor closes, responses in progress are allowed to finish (the feed
 // answers parked polls itself), then after `grace` or once nothing is in progress the contexts
@@ -28,6 +29,7 @@
 namespace eventfeed::http {
 
 struct connection_shared;
+class deadline_list;
 
 class server {
  public:
@@ -51,6 +53,9 @@ class server {
  private:
   server_options options_;
   const router& routes_;
+  // One per context, same index: the deadlines of that context's connections. Declared before
+  // the contexts so that they outlive the sessions (whose sockets unlink themselves).
+  std::vector<std::unique_ptr<deadline_list>> deadlines_;
   std::vector<std::unique_ptr<net::io_context>> contexts_;
   // Keeps each context's run() from returning while it has no connection yet.
   std::vector<net::executor_work_guard<net::io_context::executor_type>> work_;

@@ -1,0 +1,123 @@
+// http/timed_socket.hpp: a TCP socket with a deadline, swept by its thread instead of timed by
+// a timer per operation.
+//
+// Why. `beast::tcp_stream` arms a timer for every read and write: a heap entry in the
+// reactor's timer queue, an extra completion, and a shared state of about half a kilobyte per
+// connection. A server with tens of thousands of connections that are mostly parked polls pays
+// that on every request. Here a deadline is one `time_point` in the socket; setting it costs a
+// clock read.
+//
+// Mechanism. Every timed_socket of one io_context is linked into that context's
+// `deadline_list`. A sweep (server.cpp runs one per context, every `deadline_list::period`)
+// walks the list and closes every socket whose deadline has passed: its pending operation
+// completes with `operation_aborted`, which the connection treats like any failed read or
+// write: it stops without answering, as on a `tcp_stream` timeout. A deadline is therefore
+// honoured within one period, which is fine for timeouts measured in seconds.
+//
+// Thread affinity: a timed_socket (once linked), its list and the sweep all live on one
+// io_context's single thread; nothing here is locked.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <utility>
+
+namespace eventfeed::http {
+
+namespace net = boost::asio;
+
+class timed_socket;
+
+// The sockets of one io_context (an intrusive doubly linked list: linking and unlinking
+// allocate nothing).
+class deadline_list {
+ public:
+  static constexpr std::chrono::milliseconds period{250};
+
+  deadline_list() = default;
+  deadline_list(const deadline_list&) = delete;
+  deadline_list& operator=(const deadline_list&) = delete;
+
+  // Closes every socket whose deadline is at or before `now`; returns how many.
+  std::size_t sweep(std::chrono::steady_clock::time_point now);
+  std::size_t size() const noexcept { return size_; }
+
+ private:
+  friend class timed_socket;
+  timed_socket* head_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+class timed_socket {
+ public:
+  using executor_type = net::ip::tcp::socket::executor_type;
+  using clock = std::chrono::steady_clock;
+
+  // Linked into `list` by the first expires_after, which runs on the list's thread; so the
+  // socket may be built on another thread (the acceptor's) and handed over.
+  timed_socket(net::ip::tcp::socket socket, deadline_list& list)
+      : socket_(std::move(socket)), list_(list) {}
+  ~timed_socket() {
+    if (!linked_) return;
+    if (prev_)
+      prev_->next_ = next_;
+    else
+      list_.head_ = next_;
+    if (next_) next_->prev_ = prev_;
+    --list_.size_;
+  }
+  timed_socket(const timed_socket&) = delete;
+  timed_socket& operator=(const timed_socket&) = delete;
+
+  executor_type get_executor() noexcept { return socket_.get_executor(); }
+  net::ip::tcp::socket& socket() noexcept { return socket_; }
+
+  void expires_after(std::chrono::milliseconds d) {
+    if (!linked_) link();
+    deadline_ = clock::now() + d;
+  }
+  void expires_never() noexcept { deadline_ = clock::time_point::max(); }
+  bool timed_out() const noexcept { return timed_out_; }
+
+  template <class MutableBuffers, class Token>
+  auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+    return socket_.async_read_some(buffers, std::forward<Token>(token));
+  }
+  template <class ConstBuffers, class Token>
+  auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+    return socket_.async_write_some(buffers, std::forward<Token>(token));
+  }
+
+ private:
+  friend class deadline_list;
+  net::ip::tcp::socket socket_;
+  deadline_list& list_;
+  timed_socket* prev_ = nullptr;
+  timed_socket* next_ = nullptr;
+  clock::time_point deadline_ = clock::time_point::max();
+  bool timed_out_ = false;
+  bool linked_ = false;
+
+  void link() noexcept {
+    next_ = list_.head_;
+    if (next_) next_->prev_ = this;
+    list_.head_ = this;
+    ++list_.size_;
+    linked_ = true;
+  }
+};
+
+inline std::size_t deadline_list::sweep(std::chrono::steady_clock::time_point now) {
+  std::size_t closed = 0;
+  for (timed_socket* s = head_; s; s = s->next_) {
+    if (s->deadline_ > now) continue;
+    boost::system::error_code ignored;
+    s->socket_.close(ignored);  // the pending operation completes with operation_aborted
+    s->deadline_ = timed_socket::clock::time_point::max();
+    s->timed_out_ = true;
+    ++closed;
+  }
+  return closed;
+}
+
+}  // namespace eventfeed::http
