@@ -54,6 +54,40 @@ net::awaitable<core::result<store::read_result>> engine::read_one(const std::str
       [&](auto done) { store_.read(stream, after, limit, std::move(done)); });
 }
 
+// Moves `out.scanned_to` over `merged` (sorted by position) up to `cut`, keeping what the filter
+// accepts; true once `limit` events are kept.
+bool engine::consume(scan& out, const std::vector<core::event_ptr>& merged, core::position cut,
+                     const poll_request& request, std::size_t& scanned) {
+  for (const auto& ev : merged) {
+    if (ev->pos > cut) break;
+    out.scanned_to = ev->pos;
+    ++scanned;
+    if (request.filter.accepts(*ev)) {
+      out.events.push_back(ev);
+      if (out.events.size() >= request.limit) return true;
+    }
+  }
+  return false;
+}
+
+std::optional<engine::scan> engine::try_scan(const poll_request& request, core::position after) {
+  // The common case, answered without a coroutine: one stream, read from the store's memory,
+  // in one chunk. Anything else takes read_matching.
+  if (request.streams.size() != 1) return std::nullopt;
+  const std::size_t chunk = std::max<std::size_t>(request.limit, 1);
+  auto r = store_.try_read(request.streams.front(), after, chunk);
+  if (!r || !*r) return std::nullopt;  // not in memory, or an error read_matching will report
+  scan out;
+  out.scanned_to = after;
+  out.gap = (*r)->gap;
+  std::size_t scanned = 0;
+  const bool full =
+      consume(out, (*r)->events, std::numeric_limits<core::position>::max(), request, scanned);
+  // A full chunk may have more after it: only answer here if the answer is complete anyway.
+  if (!full && (*r)->events.size() >= chunk) return std::nullopt;
+  return out;
+}
+
 net::awaitable<core::result<engine::scan>> engine::read_matching(const poll_request& request,
                                                                  core::position after) {
   scan out;
@@ -96,15 +130,7 @@ net::awaitable<core::result<engine::scan>> engine::read_matching(const poll_requ
       std::sort(merged.begin(), merged.end(),
                 [](const core::event_ptr& a, const core::event_ptr& b) { return a->pos < b->pos; });
     }
-    for (const auto& ev : merged) {
-      if (ev->pos > cut) break;
-      out.scanned_to = ev->pos;
-      ++scanned;
-      if (request.filter.accepts(*ev)) {
-        out.events.push_back(ev);
-        if (out.events.size() >= request.limit) co_return out;
-      }
-    }
+    if (consume(out, merged, cut, request, scanned)) co_return out;
     if (!truncated) co_return out;
     if (scanned >= max_scan_per_poll) {
       out.complete = false;  // more is stored after scanned_to: the poll must not park
@@ -138,7 +164,14 @@ net::awaitable<core::result<poll_result>> engine::async_poll(poll_request reques
   const auto deadline = clock_.steady_now() + request.timeout;
   bool first = true;
   for (;;) {
-    auto found = co_await read_matching(request, after);
+    // Reads go through try_scan first: a coroutine call (and its frame) only when the store
+    // must be awaited or the read is not a simple one.
+    // (No co_await inside ?: — GCC 12 miscompiles that in coroutines.)
+    core::result<scan> found = scan{};
+    if (auto fast = try_scan(request, after))
+      found = std::move(*fast);
+    else
+      found = co_await read_matching(request, after);
     if (!found) co_return std::move(found).err();
     if (found->gap && !(first && quiet_first_gap)) res.gap = true;
     first = false;
@@ -156,7 +189,10 @@ net::awaitable<core::result<poll_result>> engine::async_poll(poll_request reques
     auto w = std::make_shared<waiter>(request.streams, request.filter, deadline, request.key);
     hub_.park(w);
     // The read that closes the race with a publish that committed before park().
-    found = co_await read_matching(request, after);
+    if (auto fast = try_scan(request, after))
+      found = std::move(*fast);
+    else
+      found = co_await read_matching(request, after);
     if (!found || !found->events.empty() || !found->complete) hub_.claim(w, wake_reason::cancelled);
     if (!found) co_return std::move(found).err();
     if (found->gap) res.gap = true;
@@ -168,6 +204,7 @@ net::awaitable<core::result<poll_result>> engine::async_poll(poll_request reques
       co_return res;
     }
 
+    if (request.on_wait) request.on_wait();
     const wake_reason reason = co_await hub_.async_wait(w, net::use_awaitable);
     if (reason == wake_reason::events) continue;
     res.reason = reason;

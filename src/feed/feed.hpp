@@ -24,6 +24,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,6 +49,10 @@ struct poll_request {
   std::size_t limit = 100;  // most events in one answer
   std::chrono::milliseconds timeout{30'000};
   std::optional<std::string> key;  // a newer poll with the same key supersedes this one
+  // Called each time the poll is about to wait in the hub, never when it answers at once: a
+  // dialect starts watching the client's connection here, so that a poll answered from the
+  // store costs no watch (a read syscall and its cancellation).
+  std::function<void()> on_wait;
 };
 
 struct poll_result {
@@ -97,6 +102,11 @@ class engine {
                                                             std::size_t limit);
   net::awaitable<core::result<scan>> read_matching(const poll_request& request,
                                                    core::position after);
+  // read_matching's answer when it needs no waiting: one stream, in the store's memory, one
+  // chunk. nullopt: call read_matching.
+  std::optional<scan> try_scan(const poll_request& request, core::position after);
+  static bool consume(scan& out, const std::vector<core::event_ptr>& merged, core::position cut,
+                      const poll_request& request, std::size_t& scanned);
 
   store::store& store_;
   const core::clock& clock_;

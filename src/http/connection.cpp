@@ -6,10 +6,14 @@
 namespace eventfeed::http {
 
 std::string connection_shared::make_request_id() {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%s-%llx", id_prefix.c_str(),
-                static_cast<unsigned long long>(next_id.fetch_add(1, std::memory_order_relaxed)));
-  return buf;
+  // "<prefix>-<hex counter>", built without printf: this runs for every request.
+  char digits[17];
+  const auto n = next_id.fetch_add(1, std::memory_order_relaxed);
+  const char* end = std::to_chars(digits, digits + sizeof digits, n, 16).ptr;
+  std::string id;
+  id.reserve(id_prefix.size() + 1 + static_cast<std::size_t>(end - digits));
+  id.append(id_prefix).append(1, '-').append(std::string_view(digits, end));
+  return id;
 }
 
 namespace detail {

@@ -139,7 +139,9 @@ class connection final : public connection_io {
       watch_ = std::make_shared<watch_state>();
       watch_->session = session_;
     }
-    if (watch_->pending) return;
+    // Idempotent until stop_watch: a byte already taken must not be overwritten by a second
+    // read, and a peer already gone needs no more watching.
+    if (watch_->pending || watch_->has_byte || watch_->peer_gone) return;
     watch_->pending = true;
     stream_.async_read_some(
         net::buffer(&watch_->byte, 1),
