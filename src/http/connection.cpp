@@ -85,28 +85,35 @@ void serialize_head(const response& res, unsigned version, bool keep_alive, std:
   out.append("\r\n");
 }
 
-routed route(const router& routes, const request& req) {
+const handler* route(const router& routes, const request& req, route_params& params,
+                     response& res) {
   std::string_view target = req.target();
   std::string_view path = target.substr(0, target.find('?'));
   auto match = routes.find(req.method(), path);
-  routed r;
   if (match.h) {
-    r.h = match.h;
-    r.params = std::move(match.params);
-  } else if (match.path_known) {
-    r.immediate = routes.render_error(path, bhttp::status::method_not_allowed, "method_not_allowed",
-                                      "method not allowed on this path");
-  } else {
-    r.immediate =
-        routes.render_error(path, bhttp::status::not_found, "not_found", "no such endpoint");
+    params = std::move(match.params);
+    return match.h;
   }
-  return r;
+  if (match.path_known)
+    res = routes.render_error(path, bhttp::status::method_not_allowed, "method_not_allowed",
+                              "method not allowed on this path");
+  else
+    res = routes.render_error(path, bhttp::status::not_found, "not_found", "no such endpoint");
+  return nullptr;
 }
 
-response handler_failed(const router& routes, const request& req, std::string_view id,
+std::string describe(const request& req) {
+  std::string out(req.method_string());
+  out += ' ';
+  out += std::string_view(req.target());
+  return out;
+}
+
+response handler_failed(const router& routes, std::string_view what, std::string_view id,
                         const std::exception& e) {
-  std::string_view target = req.target();
-  spdlog::error("request {} {} failed: {}", id, target, e.what());
+  spdlog::error("request {} {} failed: {}", id, what, e.what());
+  // The error shape of the path's API: `what` is "METHOD target".
+  std::string_view target = what.substr(std::min(what.find(' ') + 1, what.size()));
   return routes.render_error(target.substr(0, target.find('?')),
                              bhttp::status::internal_server_error, "internal", "internal error");
 }

@@ -90,16 +90,15 @@ std::optional<read_failure> classify_read_error(beast::error_code ec, const serv
 void serialize_head(const response& res, unsigned version, bool keep_alive, std::string_view id,
                     const server_options& o, std::string& out);
 
-// The handler for a request, or the response to send instead (404, 405).
-struct routed {
-  const handler* h = nullptr;
-  route_params params;
-  std::optional<response> immediate;
-};
-routed route(const router& routes, const request& req);
+// The handler for `req` (its captures in `params`), or null with the answer to send instead
+// (404, 405) in `res`.
+const handler* route(const router& routes, const request& req, route_params& params, response& res);
 
-// The 500 answer for a handler that threw (logged here).
-response handler_failed(const router& routes, const request& req, std::string_view id,
+// "METHOD target", for the access log and error logs.
+std::string describe(const request& req);
+
+// The 500 answer for a handler that threw (logged here with `what`, see describe()).
+response handler_failed(const router& routes, std::string_view what, std::string_view id,
                         const std::exception& e);
 
 template <class Stream>
@@ -262,21 +261,26 @@ net::awaitable<void> serve_connection(Stream& stream, connection_shared& shared,
     const std::string id = shared.make_request_id();
     detail::counted active(shared.in_flight);
     const auto started = std::chrono::steady_clock::now();
+    // What the answer and the log need of the request, kept apart: a handler may release the
+    // request itself (request_context::release_request) while it waits.
+    const bool wants_keep_alive = req.keep_alive();
+    const unsigned version = req.version();
+    std::string logged;
+    if (o.access_log) logged = detail::describe(req);
     detail::expire_never(stream);
     response res;
     {
       // Routing and the handler call live here rather than in a helper coroutine: every
       // parked poll holds the frames of its whole call chain, so one frame less is memory
       // saved per waiter.
-      auto routed = detail::route(shared.routes, req);
-      if (routed.immediate) {
-        res = std::move(*routed.immediate);
-      } else {
-        request_context ctx(req, std::move(routed.params), id, shared.routes, &io);
+      route_params params;
+      if (const handler* h = detail::route(shared.routes, req, params, res)) {
+        request_context ctx(req, std::move(params), id, shared.routes, &io);
         try {
-          res = co_await (*routed.h)(ctx);
+          res = co_await (*h)(ctx);
         } catch (const std::exception& e) {
-          res = detail::handler_failed(shared.routes, req, id, e);
+          res = detail::handler_failed(shared.routes,
+                                       logged.empty() ? detail::describe(req) : logged, id, e);
         }
       }
     }
@@ -284,9 +288,9 @@ net::awaitable<void> serve_connection(Stream& stream, connection_shared& shared,
     co_await net::this_coro::reset_cancellation_state();
     co_await net::this_coro::throw_if_cancelled(false);
     const bool keep_alive =
-        req.keep_alive() && res.keep_alive() && !shared.stopping.load(std::memory_order_relaxed);
+        wants_keep_alive && res.keep_alive() && !shared.stopping.load(std::memory_order_relaxed);
     std::string head;
-    detail::serialize_head(res, req.version(), keep_alive, id, o, head);
+    detail::serialize_head(res, version, keep_alive, id, o, head);
     detail::expire_after(stream, o.write_timeout);
     auto [wec, wn] = co_await net::async_write(
         stream, std::array{net::buffer(head), net::buffer(res.body())}, use_tuple);
@@ -294,9 +298,8 @@ net::awaitable<void> serve_connection(Stream& stream, connection_shared& shared,
       const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - started)
                           .count();
-      spdlog::info("{} {} {} {} {} {}us{}", id, std::string_view(req.method_string()),
-                   std::string_view(req.target()), static_cast<unsigned>(res.result_int()), wn, us,
-                   wec ? " write failed: " + wec.message() : "");
+      spdlog::info("{} {} {} {} {}us{}", id, logged, static_cast<unsigned>(res.result_int()), wn,
+                   us, wec ? " write failed: " + wec.message() : "");
     }
     if (wec || !keep_alive) co_return;
   }

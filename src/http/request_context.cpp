@@ -4,14 +4,21 @@
 
 namespace eventfeed::http {
 
-request_context::request_context(const request& req, route_params params,
-                                 std::string_view request_id, const router& routes,
-                                 connection_io* io)
+request_context::request_context(request& req, route_params params, std::string_view request_id,
+                                 const router& routes, connection_io* io)
     : req_(req), params_(std::move(params)), request_id_(request_id), routes_(routes), io_(io) {
   std::string_view target = req_.target();
   auto q = target.find('?');
   path_ = target.substr(0, q);
   if (q != std::string_view::npos) query_ = target.substr(q + 1);
+  renderer_ = routes_.renderer_for(path_);
+}
+
+void request_context::release_request() {
+  path_ = {};
+  query_ = {};
+  params_ = route_params{};
+  req_ = request{};
 }
 
 const std::string& request_context::param(std::string_view name) const {

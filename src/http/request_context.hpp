@@ -38,7 +38,7 @@ class request_context {
  public:
   // `io` may be null (a handler called without a connection, in tests): until_disconnect then
   // simply runs the work.
-  request_context(const request& req, route_params params, std::string_view request_id,
+  request_context(request& req, route_params params, std::string_view request_id,
                   const router& routes, connection_io* io);
 
   const request& req() const noexcept { return req_; }
@@ -54,8 +54,13 @@ class request_context {
 
   // An error response in the shape of the API owning this path.
   response error(bhttp::status status, std::string_view code, std::string_view message) const {
-    return routes_.render_error(path_, status, code, message);
+    return router::render_with(renderer_, status, code, message);
   }
+
+  // The handler has read all it needs of the request: its headers, target and captures are
+  // freed now rather than when the answer is written, so a parked long-poll does not hold
+  // them. Afterwards only error(), request_id() and the watch may be used.
+  void release_request();
 
   // Watches for the client leaving while the handler waits: between the two calls, a
   // disconnect cancels the awaited operation (see connection_io). `end_watch` returns true if
@@ -79,8 +84,9 @@ class request_context {
   }
 
  private:
-  const request& req_;
+  request& req_;
   route_params params_;
+  const error_renderer* renderer_;
   std::string_view request_id_;
   const router& routes_;
   connection_io* io_;

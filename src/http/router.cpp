@@ -90,8 +90,7 @@ router::match router::find(bhttp::verb method, std::string_view path) const {
   return m;
 }
 
-response router::render_error(std::string_view path, bhttp::status status, std::string_view code,
-                              std::string_view message) const {
+const error_renderer* router::renderer_for(std::string_view path) const {
   const error_renderer* best = nullptr;
   std::size_t best_len = 0;
   for (const auto& [prefix, render] : renderers_) {
@@ -100,7 +99,17 @@ response router::render_error(std::string_view path, bhttp::status status, std::
       best_len = prefix.size();
     }
   }
-  return best ? (*best)(status, code, message) : render_json_error(status, code, message);
+  return best;
+}
+
+response router::render_with(const error_renderer* render, bhttp::status status,
+                             std::string_view code, std::string_view message) {
+  return render ? (*render)(status, code, message) : render_json_error(status, code, message);
+}
+
+response router::render_error(std::string_view path, bhttp::status status, std::string_view code,
+                              std::string_view message) const {
+  return render_with(renderer_for(path), status, code, message);
 }
 
 }  // namespace eventfeed::http

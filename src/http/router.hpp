@@ -65,6 +65,10 @@ class router {
 
   response render_error(std::string_view path, bhttp::status status, std::string_view code,
                         std::string_view message) const;
+  // The renderer owning `path` (null: the default shape), and rendering with one.
+  const error_renderer* renderer_for(std::string_view path) const;
+  static response render_with(const error_renderer* render, bhttp::status status,
+                              std::string_view code, std::string_view message);
 
  private:
   struct route {

@@ -213,6 +213,7 @@ class handlers {
   net::awaitable<response> poll(request_context& ctx) {
     auto parsed = parse_poll(ctx);
     if (!parsed) co_return fail(ctx, parsed.err());
+    ctx.release_request();  // a parked poll keeps no headers, target or captures
     parsed->on_wait = [&ctx] { ctx.begin_watch(); };
     auto outcome = co_await feed_.async_poll(std::move(*parsed));
     const bool client_gone = co_await ctx.end_watch();
