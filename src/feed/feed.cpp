@@ -204,7 +204,7 @@ net::awaitable<core::result<poll_result>> engine::async_poll(poll_request reques
       co_return res;
     }
 
-    if (request.on_wait) request.on_wait();
+    if (request.on_wait) request.on_wait([this, w] { hub_.claim(w, wake_reason::cancelled); });
     const wake_reason reason = co_await hub_.async_wait(w, net::use_awaitable);
     if (reason == wake_reason::events) continue;
     res.reason = reason;

@@ -49,10 +49,11 @@ struct poll_request {
   std::size_t limit = 100;  // most events in one answer
   std::chrono::milliseconds timeout{30'000};
   std::optional<std::string> key;  // a newer poll with the same key supersedes this one
-  // Called each time the poll is about to wait in the hub, never when it answers at once: a
-  // dialect starts watching the client's connection here, so that a poll answered from the
-  // store costs no watch (a read syscall and its cancellation).
-  std::function<void()> on_wait;
+  // Called each time the poll is about to wait in the hub, never when it answers at once, with
+  // a function that cancels that wait (any thread may call it, any number of times, also after
+  // the wait is over). A dialect starts watching the client's connection here and cancels the
+  // wait if the client leaves; a poll answered from the store costs no watch.
+  std::function<void(std::function<void()> cancel)> on_wait;
 };
 
 struct poll_result {

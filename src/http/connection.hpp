@@ -23,6 +23,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -35,6 +36,7 @@
 #include <boost/beast/http/write.hpp>
 #include <chrono>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -114,8 +116,8 @@ void expire_never(Stream& stream) {
 // run after the request (or the connection) is done with it.
 struct watch_state {
   std::shared_ptr<net::cancellation_signal> session;  // cancels the session coroutine's wait
+  std::function<void()> on_gone;                      // or this, if the handler gave one
   net::cancellation_signal read_cancel;               // cancels the watch's own read
-  std::optional<net::steady_timer> finished;          // wakes stop_watch when the read ends
   char byte = 0;
   bool pending = false;
   bool has_byte = false;
@@ -129,18 +131,23 @@ class connection final : public connection_io {
              std::shared_ptr<net::cancellation_signal> session)
       : stream_(stream), buffer_(buffer), session_(std::move(session)) {}
 
-  void start_watch() override {
+  void start_watch(std::function<void()> on_gone) override {
     // A parked poll needs no read buffer until its answer is written: give the memory back
     // (the next read allocates again). Pipelined bytes already read stay.
     if (buffer_.size() == 0) buffer_.shrink_to_fit();
-    if (!session_) return;
+    if (!session_ && !on_gone) return;  // nobody to tell
     if (!watch_) {
       watch_ = std::make_shared<watch_state>();
       watch_->session = session_;
     }
+    if (watch_->peer_gone) {  // gone already (a poll parking again after a wake): say so now
+      if (on_gone) on_gone();
+      return;
+    }
+    watch_->on_gone = std::move(on_gone);  // the latest wait is the one to cancel
     // Idempotent until stop_watch: a byte already taken must not be overwritten by a second
-    // read, and a peer already gone needs no more watching.
-    if (watch_->pending || watch_->has_byte || watch_->peer_gone) return;
+    // read.
+    if (watch_->pending || watch_->has_byte) return;
     watch_->pending = true;
     stream_.async_read_some(
         net::buffer(&watch_->byte, 1),
@@ -151,22 +158,24 @@ class connection final : public connection_io {
                 w->has_byte = true;  // a pipelined request begins: the peer is still there
               } else if (ec != net::error::operation_aborted) {
                 w->peer_gone = true;  // EOF or reset: cancel whatever the handler awaits
-                w->session->emit(net::cancellation_type::terminal);
+                if (w->on_gone)
+                  std::exchange(w->on_gone, nullptr)();
+                else if (w->session)
+                  w->session->emit(net::cancellation_type::terminal);
               }
-              if (w->finished) w->finished->cancel();
             }));
   }
 
   net::awaitable<bool> stop_watch() override {
     if (!watch_) co_return false;
     if (watch_->pending) {
+      // The cancelled read completes through the executor's queue (with operation_aborted,
+      // or with the byte if it had already arrived): let it run before the next request is
+      // read, so that a byte it took goes back into the buffer first.
       watch_->read_cancel.emit(net::cancellation_type::terminal);
-      if (watch_->pending) {
-        watch_->finished.emplace(stream_.get_executor(), net::steady_timer::time_point::max());
-        co_await watch_->finished->async_wait(net::as_tuple(net::use_awaitable));
-        watch_->finished.reset();
-      }
+      while (watch_->pending) co_await net::post(stream_.get_executor(), net::use_awaitable);
     }
+    watch_->on_gone = nullptr;  // whatever it would cancel is over
     if (watch_->has_byte) {
       // Keep the byte the watch consumed: it is the first byte of the next request.
       auto space = buffer_.prepare(1);

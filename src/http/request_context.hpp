@@ -9,6 +9,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,13 +21,20 @@ namespace eventfeed::http {
 // What a connection offers a handler beyond the request: a way to learn that the peer is gone.
 //
 // While the watch runs, the connection has one small read pending on the socket. If the peer
-// closes or resets the connection, the connection emits a terminal cancellation on its session
-// coroutine: whatever the handler is awaiting (a parked poll's wait in the hub) is cancelled at
+// closes or resets the connection, the connection calls the handler's `on_gone` (the native
+// poll's cancels its waiter in the hub), or, without one, emits a terminal cancellation on its
+// session coroutine (if the session has a cancellation signal): either way the wait ends at
 // once. A byte that arrives instead (a pipelining client) ends the watch without harm and is
 // kept for the next request.
+//
+// The server runs sessions without a cancellation signal: with one bound, Asio installs and
+// clears a cancellation handler around every operation of the session, a cost paid on every
+// read and write to serve the rare disconnect.
 class connection_io {
  public:
-  virtual void start_watch() = 0;
+  // `on_gone`, if given, is called (on the connection's thread) when the peer leaves, instead
+  // of the session's cancellation being emitted.
+  virtual void start_watch(std::function<void()> on_gone) = 0;
   // Ends the watch (waiting for its read to finish); true if the peer has gone.
   virtual net::awaitable<bool> stop_watch() = 0;
 
@@ -66,8 +74,8 @@ class request_context {
   // disconnect cancels the awaited operation (see connection_io). `end_watch` returns true if
   // the client has gone, in which case nobody will read the answer. Without a connection (unit
   // tests of handlers) both do nothing.
-  void begin_watch() {
-    if (io_) io_->start_watch();
+  void begin_watch(std::function<void()> on_gone = {}) {
+    if (io_) io_->start_watch(std::move(on_gone));
   }
   net::awaitable<bool> end_watch() {
     if (!io_) co_return false;

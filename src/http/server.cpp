@@ -61,16 +61,14 @@ net::awaitable<void> accept_loop(connection_shared& st, tcp::acceptor& acceptor,
     socket.set_option(tcp::no_delay(true), ignored);
     auto stream = std::make_unique<timed_socket>(std::move(socket), *deadlines[index]);
     timed_socket& borrowed = *stream;
-    spawn_session(
-        target.get_executor(),
-        [&st, &borrowed](std::shared_ptr<net::cancellation_signal> signal) {
-          return serve_connection(borrowed, st, std::move(signal));
-        },
-        [stream = std::move(stream)](std::exception_ptr) {
-          beast::error_code unused;
-          stream->socket().shutdown(tcp::socket::shutdown_send, unused);
-          stream->socket().close(unused);
-        });
+    // No cancellation signal is bound to the session (see connection_io): a parked poll is
+    // cancelled through its own on_gone hook when the client leaves.
+    net::co_spawn(target.get_executor(), serve_connection(borrowed, st),
+                  [stream = std::move(stream)](std::exception_ptr) {
+                    beast::error_code unused;
+                    stream->socket().shutdown(tcp::socket::shutdown_send, unused);
+                    stream->socket().close(unused);
+                  });
   }
 }
 

@@ -214,7 +214,7 @@ class handlers {
     auto parsed = parse_poll(ctx);
     if (!parsed) co_return fail(ctx, parsed.err());
     ctx.release_request();  // a parked poll keeps no headers, target or captures
-    parsed->on_wait = [&ctx] { ctx.begin_watch(); };
+    parsed->on_wait = [&ctx](std::function<void()> cancel) { ctx.begin_watch(std::move(cancel)); };
     auto outcome = co_await feed_.async_poll(std::move(*parsed));
     const bool client_gone = co_await ctx.end_watch();
     co_return poll_answer(ctx, outcome, client_gone);

@@ -36,6 +36,17 @@ class ConnectionTest : public ::testing::Test {
                   saw_disconnect_ = !r.has_value();
                   co_return json_response(bhttp::status::ok, "{}");
                 });
+    // The same through an on_gone hook, as the native poll does: no session cancellation.
+    routes_.add(bhttp::verb::get, "/park-hook",
+                [this](request_context& ctx) -> net::awaitable<response> {
+                  net::steady_timer t(ioc_, std::chrono::hours(1));
+                  ctx.begin_watch([&t] { t.cancel(); });
+                  parked_timer_ = &t;
+                  parked_ = true;
+                  auto [ec] = co_await t.async_wait(net::as_tuple(net::use_awaitable));
+                  saw_disconnect_ = co_await ctx.end_watch();
+                  co_return json_response(bhttp::status::ok, ec ? R"({"cancelled":true})" : "{}");
+                });
     options_.max_header_bytes = 1024;
     options_.max_body_bytes = 64;
   }
@@ -66,6 +77,7 @@ class ConnectionTest : public ::testing::Test {
   connection_shared shared_{options_, routes_};
   bool parked_ = false;
   bool saw_disconnect_ = false;
+  net::steady_timer* parked_timer_ = nullptr;  // the /park-hook handler's wait
 };
 
 TEST_F(ConnectionTest, AnswersARoutedRequestWithARequestId) {
@@ -148,6 +160,49 @@ TEST_F(ConnectionTest, APeerThatLeavesWhileParkedCancelsTheHandlersWork) {
   EXPECT_TRUE(done);
   EXPECT_TRUE(saw_disconnect_);
   EXPECT_EQ(shared_.in_flight.load(), 0u);
+}
+
+TEST_F(ConnectionTest, APeerThatLeavesWhileParkedCallsTheHandlersHookWithoutASessionSignal) {
+  test::stream server(ioc_), client(ioc_);
+  server.connect(client);
+  std::string req = "GET /park-hook HTTP/1.1\r\nHost: x\r\n\r\n";
+  client.write_some(net::buffer(req));
+  bool done = false;
+  net::co_spawn(ioc_, serve_connection(server, shared_), [&](std::exception_ptr) { done = true; });
+  while (!parked_) ioc_.run_one();
+  ioc_.poll();
+  EXPECT_FALSE(done);
+  client.close();
+  ioc_.run();
+  EXPECT_TRUE(done);
+  EXPECT_TRUE(saw_disconnect_);
+  EXPECT_EQ(shared_.in_flight.load(), 0u);
+}
+
+TEST_F(ConnectionTest, APipelinedRequestEndsTheHookWatchAndIsServedNext) {
+  test::stream server(ioc_), client(ioc_);
+  server.connect(client);
+  std::string req = "GET /park-hook HTTP/1.1\r\nHost: x\r\n\r\n";
+  client.write_some(net::buffer(req));
+  bool done = false;
+  net::co_spawn(ioc_, serve_connection(server, shared_), [&](std::exception_ptr) { done = true; });
+  while (!parked_) ioc_.run_one();
+  ioc_.poll();
+  // The next request arrives while the first is parked: the watch takes its first byte and
+  // must hand it back; the peer is not gone, so the hook is not called.
+  std::string next = "GET /hello/b HTTP/1.1\r\nHost: x\r\n\r\n";
+  client.write_some(net::buffer(next));
+  ioc_.poll();
+  EXPECT_FALSE(done);
+  parked_timer_->cancel();  // the parked request is answered (as by a publish)
+  ioc_.poll();
+  EXPECT_FALSE(saw_disconnect_);
+  client.close();
+  ioc_.run();
+  EXPECT_TRUE(done);
+  const std::string out(client.str());
+  EXPECT_NE(out.find(R"({"cancelled":true})"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"({"hello":"b"})"), std::string::npos) << out;
 }
 
 TEST_F(ConnectionTest, FailingAtEveryStepNeverCrashesOrLeaks) {
