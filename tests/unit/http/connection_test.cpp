@@ -71,6 +71,19 @@ class ConnectionTest : public ::testing::Test {
     return std::string(client.str());
   }
 
+  // Starts a session (without a session signal, as the server runs them) whose first request
+  // parks in /park-hook, and runs until it is parked.
+  void park_on_hook(test::stream& server, test::stream& client, bool& done) {
+    server.connect(client);
+    std::string req = "GET /park-hook HTTP/1.1\r\nHost: x\r\n\r\n";
+    client.write_some(net::buffer(req));
+    net::co_spawn(ioc_, serve_connection(server, shared_),
+                  [&done](std::exception_ptr) { done = true; });
+    while (!parked_) ioc_.run_one();
+    ioc_.poll();
+    EXPECT_FALSE(done);
+  }
+
   net::io_context ioc_;
   router routes_;
   server_options options_;
@@ -162,45 +175,37 @@ TEST_F(ConnectionTest, APeerThatLeavesWhileParkedCancelsTheHandlersWork) {
   EXPECT_EQ(shared_.in_flight.load(), 0u);
 }
 
-TEST_F(ConnectionTest, APeerThatLeavesWhileParkedCallsTheHandlersHookWithoutASessionSignal) {
-  test::stream server(ioc_), client(ioc_);
-  server.connect(client);
-  std::string req = "GET /park-hook HTTP/1.1\r\nHost: x\r\n\r\n";
-  client.write_some(net::buffer(req));
+struct ParkedHook {
+  test::stream server, client;
   bool done = false;
-  net::co_spawn(ioc_, serve_connection(server, shared_), [&](std::exception_ptr) { done = true; });
-  while (!parked_) ioc_.run_one();
-  ioc_.poll();
-  EXPECT_FALSE(done);
-  client.close();
+};
+
+TEST_F(ConnectionTest, APeerThatLeavesWhileParkedCallsTheHandlersHookWithoutASessionSignal) {
+  ParkedHook c{test::stream(ioc_), test::stream(ioc_)};
+  park_on_hook(c.server, c.client, c.done);
+  c.client.close();
   ioc_.run();
-  EXPECT_TRUE(done);
+  EXPECT_TRUE(c.done);
   EXPECT_TRUE(saw_disconnect_);
   EXPECT_EQ(shared_.in_flight.load(), 0u);
 }
 
 TEST_F(ConnectionTest, APipelinedRequestEndsTheHookWatchAndIsServedNext) {
-  test::stream server(ioc_), client(ioc_);
-  server.connect(client);
-  std::string req = "GET /park-hook HTTP/1.1\r\nHost: x\r\n\r\n";
-  client.write_some(net::buffer(req));
-  bool done = false;
-  net::co_spawn(ioc_, serve_connection(server, shared_), [&](std::exception_ptr) { done = true; });
-  while (!parked_) ioc_.run_one();
-  ioc_.poll();
+  ParkedHook c{test::stream(ioc_), test::stream(ioc_)};
+  park_on_hook(c.server, c.client, c.done);
   // The next request arrives while the first is parked: the watch takes its first byte and
   // must hand it back; the peer is not gone, so the hook is not called.
   std::string next = "GET /hello/b HTTP/1.1\r\nHost: x\r\n\r\n";
-  client.write_some(net::buffer(next));
+  c.client.write_some(net::buffer(next));
   ioc_.poll();
-  EXPECT_FALSE(done);
+  EXPECT_FALSE(c.done);
   parked_timer_->cancel();  // the parked request is answered (as by a publish)
   ioc_.poll();
   EXPECT_FALSE(saw_disconnect_);
-  client.close();
+  c.client.close();
   ioc_.run();
-  EXPECT_TRUE(done);
-  const std::string out(client.str());
+  EXPECT_TRUE(c.done);
+  const std::string out(c.client.str());
   EXPECT_NE(out.find(R"({"cancelled":true})"), std::string::npos) << out;
   EXPECT_NE(out.find(R"({"hello":"b"})"), std::string::npos) << out;
 }
