@@ -32,8 +32,9 @@ tsan: deps
 	cmake --build --preset tsan -j $(JOBS)
 	ctest --preset tsan -LE bench
 
+# The full side-by-side comparison with Nchan and Pushpin (docs/benchmarks.md "Side by side").
 bench: release
-	bash bench/run_foundation.sh
+	SKIP_BUILD=1 bash bench/compare
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

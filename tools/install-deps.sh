@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Installs what eventfeed needs to build and test, from Debian 12's packages, only when missing.
 # Used by `make run`, `make test` and .ci/run; safe to run again (it does nothing then).
+#   --peers   instead: the servers bench/compare measures us against (Nchan in nginx and
+#             Pushpin)
 set -euo pipefail
 
-packages=(
-  build-essential cmake ninja-build pkg-config git curl
-  libboost1.81-dev libboost-json1.81-dev
-  libsqlite3-dev libhiredis-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  clang-format
-)
+if [ "${1:-}" = --peers ]; then
+  packages=(nginx-light libnginx-mod-nchan pushpin)
+else
+  packages=(
+    build-essential cmake ninja-build pkg-config git curl
+    libboost1.81-dev libboost-json1.81-dev
+    libsqlite3-dev libhiredis-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev
+    libgtest-dev libgmock-dev libbenchmark-dev
+    clang-format
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -21,10 +21,12 @@ std::optional<std::int64_t> integer_at(const json::object& obj, std::string_view
 }  // namespace
 
 eventfeed_protocol::eventfeed_protocol(std::string host, std::string key,
-                                       std::chrono::seconds poll_timeout)
+                                       std::chrono::seconds poll_timeout, std::size_t limit)
     : host_(std::move(host)),
       authorization_("Bearer " + std::move(key)),
-      timeout_param_(std::to_string(poll_timeout.count())) {}
+      timeout_param_(std::to_string(poll_timeout.count())) {
+  if (limit > 0) timeout_param_ += "&limit=" + std::to_string(limit);
+}
 
 request eventfeed_protocol::base(bhttp::verb method, std::string target) const {
   request req{method, target, 11};

@@ -17,7 +17,9 @@ namespace eventfeed::bench {
 class eventfeed_protocol final : public protocol {
  public:
   // `host` is the Host header ("127.0.0.1:8080"); `poll_timeout` the server-side hold.
-  eventfeed_protocol(std::string host, std::string key, std::chrono::seconds poll_timeout);
+  // `limit` > 0 adds `&limit=N` to every read (catch-up reads of one event per answer).
+  eventfeed_protocol(std::string host, std::string key, std::chrono::seconds poll_timeout,
+                     std::size_t limit = 0);
 
   std::string_view name() const noexcept override { return "eventfeed"; }
   std::string initial_cursor() const override { return "now"; }

@@ -7,6 +7,7 @@
 
 #include "loadgen/coordinator.hpp"
 #include "loadgen/eventfeed_protocol.hpp"
+#include "loadgen/peer_protocols.hpp"
 #include "loadgen/publisher.hpp"
 
 namespace bench = eventfeed::bench;
@@ -27,11 +28,23 @@ int main(int argc, char** argv) {
   double duration = 10;
   o.channel_prefix = "lg" + std::to_string(::getpid());
 
+  std::string cursor, fixed_path = "/fixed";
+  std::size_t fixed_size = 0, read_limit = 0;
   cli.add_option("--mode", mode,
                  "fanout: latency and exactly-once delivery; idle: hold polls; publish: "
-                 "publish throughput and acknowledgement latency")
-      ->check(CLI::IsMember({"fanout", "idle", "publish"}));
-  cli.add_option("--protocol", protocol, "server API")->check(CLI::IsMember({"eventfeed"}));
+                 "publish throughput and acknowledgement latency; catchup: reads of buffered "
+                 "messages from --cursor, closed loop over --publishers connections")
+      ->check(CLI::IsMember({"fanout", "idle", "publish", "catchup"}));
+  cli.add_option("--protocol", protocol,
+                 "server API: eventfeed (native), nchan, pushpin (see peer_protocols.hpp), "
+                 "fixed (catchup only: GET --fixed-path answered with --fixed-size bytes)")
+      ->check(CLI::IsMember({"eventfeed", "nchan", "pushpin", "fixed"}));
+  cli.add_option("--cursor", cursor,
+                 "catchup: where every read starts (eventfeed: a position; nchan: a message id "
+                 "<time>:<tag>)");
+  cli.add_option("--limit", read_limit, "eventfeed: events per answer (&limit=N)");
+  cli.add_option("--fixed-path", fixed_path, "fixed: the path to GET");
+  cli.add_option("--fixed-size", fixed_size, "fixed: the expected body size");
   cli.add_option("--host", host, "server address (loopback only)");
   cli.add_option("--port", port, "server port")->required();
   cli.add_option("--publish-port", publish_port, "publish port (default: --port)");
@@ -89,11 +102,29 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "eventfeed-loadgen: subscribers x messages is capped at 50,000,000\n");
     return 2;
   }
-  if (mode == "publish") {
+  const std::string host_header = host + ":" + std::to_string(port);
+  std::unique_ptr<bench::protocol> proto;
+  if (protocol == "eventfeed") {
     if (key.empty()) {
       std::fprintf(stderr, "eventfeed-loadgen: --key is required for the eventfeed protocol\n");
       return 2;
     }
+    proto = std::make_unique<bench::eventfeed_protocol>(
+        host_header, key, std::chrono::seconds(poll_timeout), read_limit);
+  } else if (protocol == "nchan") {
+    proto = std::make_unique<bench::nchan_protocol>(host_header);
+  } else if (protocol == "pushpin") {
+    proto = std::make_unique<bench::pushpin_protocol>(host_header);
+  } else {
+    if (mode != "catchup" || fixed_size == 0) {
+      std::fprintf(stderr,
+                   "eventfeed-loadgen: the fixed protocol is for --mode catchup with "
+                   "--fixed-size\n");
+      return 2;
+    }
+    proto = std::make_unique<bench::fixed_protocol>(host_header, fixed_path, fixed_size);
+  }
+  if (mode == "publish" || mode == "catchup") {
     po.connections = cli.get_option("--publishers")->count() ? o.publishers : 64;
     po.processes = workers_opt->count() && o.workers > 0 ? o.workers : 2;
     po.channels = channels_opt->count() ? o.channels : 0;
@@ -103,10 +134,19 @@ int main(int argc, char** argv) {
     po.endpoint = {address, publish_port ? publish_port : port};
     po.channel_prefix = o.channel_prefix;
     po.quiet = o.quiet;
-    bench::eventfeed_protocol proto(host + ":" + std::to_string(port), key,
-                                    std::chrono::seconds(poll_timeout));
     try {
-      return bench::run_publish(po, proto);
+      if (mode == "publish") return bench::run_publish(po, *proto);
+      // Catch-up: every connection reads channel <prefix>_0 from the same cursor, on the
+      // subscribe port, one message expected per answer.
+      if (cursor.empty() && protocol != "fixed") {
+        std::fprintf(stderr, "eventfeed-loadgen: --mode catchup needs --cursor\n");
+        return 2;
+      }
+      po.channels = 1;
+      po.batch = 1;
+      po.endpoint = {address, port};
+      bench::catchup_protocol reads(*proto, cursor);
+      return bench::run_publish(po, reads);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "eventfeed-loadgen: %s\n", e.what());
       return 2;
@@ -124,15 +164,6 @@ int main(int argc, char** argv) {
   o.publish_endpoint = {address, publish_port ? publish_port : port};
   o.parked_endpoint = {address, parked_port ? parked_port : port};
 
-  std::unique_ptr<bench::protocol> proto;
-  const std::string host_header = host + ":" + std::to_string(port);
-  if (protocol == "eventfeed") {
-    if (key.empty()) {
-      std::fprintf(stderr, "eventfeed-loadgen: --key is required for the eventfeed protocol\n");
-      return 2;
-    }
-    proto = std::make_unique<bench::eventfeed_protocol>(host_header, key, o.poll_timeout);
-  }
   try {
     return bench::run_load(o, *proto);
   } catch (const std::exception& e) {
