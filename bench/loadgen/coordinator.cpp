@@ -55,6 +55,7 @@ struct observations {
   std::int64_t cpu_before_ns = -1, cpu_after_ns = -1;
   std::int64_t first_publish_ns = 0, last_publish_ns = 0;
   std::uint64_t rounds = 0, publishes = 0, publish_errors = 0, probes = 0;
+  std::uint64_t publishes_acked = 0;  // what parked_query::published tells the server
   std::vector<std::int64_t> publish_rtt_ns;
   bool reports_complete = false;
   std::string first_error;
@@ -89,7 +90,7 @@ class coordinator {
 
     auto base = co_await probe();
     if (!base) {
-      obs_.probe_supported = proto_.parked_request().has_value();
+      obs_.probe_supported = proto_.parked_request(query()).has_value();
       note("cannot read the server's parked count before the run");
     }
     obs_.baseline_parked = base.value_or(0);
@@ -112,7 +113,7 @@ class coordinator {
       obs_.reports_complete = co_await wait_reports(steady::now() + std::chrono::seconds(10));
       // Wait until the server has let go of every poll, then see what memory it kept.
       co_await wait_count([&](std::size_t parked) { return parked <= obs_.baseline_parked; },
-                          std::min(deadline_, steady::now() + std::chrono::seconds(10)), false);
+                          std::min(deadline_, steady::now() + o_.settle), false);
       obs_.rss_after_kib = total_rss_kib(o_.server_pids).value_or(-1);
       co_return;
     }
@@ -190,14 +191,17 @@ class coordinator {
         ++obs_.publish_errors;
         note("publish refused: " + detail);
       } else {
+        ++obs_.publishes_acked;
         obs_.publish_rtt_ns.push_back(now_ns() - s.sent_ns);
       }
     }
   }
 
+  parked_query query() const { return {o_.channel_prefix, obs_.publishes_acked}; }
+
   // Asks the server how many polls it holds parked; nullopt if it cannot tell.
   net::awaitable<std::optional<std::size_t>> probe() {
-    auto req = proto_.parked_request();
+    auto req = proto_.parked_request(query());
     if (!req) co_return std::nullopt;
     ++obs_.probes;
     if (!probe_conn_.is_open()) {
@@ -225,7 +229,7 @@ class coordinator {
       if (auto parked = co_await probe()) {
         obs_.last_parked = *parked;
         if (done(*parked)) co_return true;
-      } else if (!proto_.parked_request()) {
+      } else if (!obs_.probe_supported) {
         co_return false;
       }
       if (steady::now() >= until || (workers_matter && all_reported())) co_return false;

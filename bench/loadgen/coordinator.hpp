@@ -44,6 +44,8 @@ struct run_options {
   bool wait_parked = true;
   std::chrono::seconds poll_timeout{60};  // the server-side hold asked for
   std::chrono::milliseconds hold{0};      // idle: how long to hold the parked polls
+  // idle: the longest wait, after the polls closed, for the server to count them gone.
+  std::chrono::milliseconds settle{10'000};
   std::chrono::seconds drain{10};         // fanout: how long after the last publish to wait
   std::chrono::seconds max_seconds{180};  // the whole run
   std::vector<pid_t> server_pids;

@@ -171,7 +171,7 @@ publish_ack eventfeed_protocol::parse_publish_ack(const response& res, std::size
   return ack;
 }
 
-std::optional<request> eventfeed_protocol::parked_request() const {
+std::optional<request> eventfeed_protocol::parked_request(const parked_query&) const {
   return base(bhttp::verb::get, "/healthz");
 }
 

@@ -30,7 +30,7 @@ class eventfeed_protocol final : public protocol {
   request publish_batch_request(std::string_view channel, std::uint64_t first_seq,
                                 std::size_t count, std::int64_t sent_ns) const override;
   publish_ack parse_publish_ack(const response& res, std::size_t count) const override;
-  std::optional<request> parked_request() const override;
+  std::optional<request> parked_request(const parked_query& q) const override;
   std::optional<std::size_t> parse_parked(const response& res) const override;
 
  private:

@@ -4,6 +4,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "loadgen/coordinator.hpp"
 #include "loadgen/eventfeed_protocol.hpp"
@@ -21,7 +22,7 @@ int main(int argc, char** argv) {
   std::string mode = "fanout", protocol = "eventfeed", host = "127.0.0.1", key;
   unsigned short port = 8080, publish_port = 0, parked_port = 0;
   long long poll_timeout = 60, max_seconds = 180, drain = 10;
-  double hold = 0;
+  double hold = 0, settle = 10;
   std::vector<int> pids;
   bool no_wait = false;
   bench::publish_options po;
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
 
   std::string cursor, fixed_path = "/fixed";
   std::size_t fixed_size = 0, read_limit = 0;
+  std::optional<std::uint64_t> expect_seq;
   cli.add_option("--mode", mode,
                  "fanout: latency and exactly-once delivery; idle: hold polls; publish: "
                  "publish throughput and acknowledgement latency; catchup: reads of buffered "
@@ -42,6 +44,9 @@ int main(int argc, char** argv) {
   cli.add_option("--cursor", cursor,
                  "catchup: where every read starts (eventfeed: a position; nchan: a message id "
                  "<time>:<tag>)");
+  cli.add_option("--expect-seq", expect_seq,
+                 "catchup: the stamp sequence number the first message of every answer must "
+                 "carry (the message after --cursor)");
   cli.add_option("--limit", read_limit, "eventfeed: events per answer (&limit=N)");
   cli.add_option("--fixed-path", fixed_path, "fixed: the path to GET");
   cli.add_option("--fixed-size", fixed_size, "fixed: the expected body size");
@@ -82,6 +87,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 90));
   cli.add_option("--hold", hold, "idle: seconds to hold the parked polls")
       ->check(CLI::Range(0.0, 3600.0));
+  cli.add_option("--settle", settle,
+                 "idle: most seconds to wait, after closing the polls, for the server to count "
+                 "them gone (a server that cannot tell, e.g. Pushpin, makes this a plain wait)")
+      ->check(CLI::Range(0.0, 600.0));
   cli.add_option("--drain", drain, "fanout: seconds to wait for deliveries after the last publish")
       ->check(CLI::Range(1, 600));
   cli.add_option("--max-seconds", max_seconds, "bound on the whole run")
@@ -145,7 +154,7 @@ int main(int argc, char** argv) {
       po.channels = 1;
       po.batch = 1;
       po.endpoint = {address, port};
-      bench::catchup_protocol reads(*proto, cursor);
+      bench::catchup_protocol reads(*proto, cursor, expect_seq);
       return bench::run_publish(po, reads);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "eventfeed-loadgen: %s\n", e.what());
@@ -159,6 +168,7 @@ int main(int argc, char** argv) {
   o.max_seconds = std::chrono::seconds(max_seconds);
   o.drain = std::chrono::seconds(drain);
   o.hold = std::chrono::milliseconds(static_cast<long long>(hold * 1000));
+  o.settle = std::chrono::milliseconds(static_cast<long long>(settle * 1000));
   for (int p : pids) o.server_pids.push_back(static_cast<pid_t>(p));
   o.subscribe_endpoint = {address, port};
   o.publish_endpoint = {address, publish_port ? publish_port : port};

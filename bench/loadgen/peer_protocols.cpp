@@ -125,7 +125,7 @@ publish_ack nchan_protocol::parse_publish_ack(const response& res, std::size_t c
   return plain_ack(res, count, publish_accepted(res, ignored));
 }
 
-std::optional<request> nchan_protocol::parked_request() const {
+std::optional<request> nchan_protocol::parked_request(const parked_query&) const {
   return make(bhttp::verb::get, "/nchan_status", host_);
 }
 
@@ -198,8 +198,12 @@ publish_ack pushpin_protocol::parse_publish_ack(const response& res, std::size_t
   return plain_ack(res, count, publish_accepted(res, ignored));
 }
 
-std::optional<request> pushpin_protocol::parked_request() const {
-  return make(bhttp::verb::get, "/_parked", host_);
+std::optional<request> pushpin_protocol::parked_request(const parked_query& q) const {
+  std::string target = "/_parked?prefix=";
+  target += q.channel_prefix;  // [A-Za-z0-9_]: nothing to escape
+  target += "&published=";
+  target += std::to_string(q.published);
+  return make(bhttp::verb::get, std::move(target), host_);
 }
 
 std::optional<std::size_t> pushpin_protocol::parse_parked(const response& res) const {
@@ -251,7 +255,12 @@ publish_ack fixed_protocol::parse_publish_ack(const response&, std::size_t) cons
 
 bool catchup_protocol::publish_accepted(const response& res, std::string& detail) const {
   auto a = inner_.parse_subscribe(res, cursor_);
-  if (a.outcome == poll_outcome::messages) return true;
+  if (a.outcome == poll_outcome::messages) {
+    if (!expect_seq_ || a.messages.front().seq == *expect_seq_) return true;
+    detail = "a catch-up read answered message " + std::to_string(a.messages.front().seq) +
+             ", not " + std::to_string(*expect_seq_);
+    return false;
+  }
   detail = a.detail.empty() ? "a catch-up read without messages: " + status_detail(res) : a.detail;
   return false;
 }

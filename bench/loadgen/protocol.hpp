@@ -5,9 +5,10 @@
 // messages; a probe asks the server how many subscribers it holds parked. Everything that
 // differs between servers sits behind `protocol`:
 //   - eventfeed (native API): `GET /v1/streams/{c}/events?after=P`, cursor = the `next` field;
-//   - Nchan (later): `GET /sub/{c}` with If-None-Match / If-Modified-Since, cursor = the
-//     response's Etag and Last-Modified;
-//   - Pushpin (later): `GET /poll/{c}?last=<id>` through its origin, publish on `/publish`.
+//   - Nchan: `GET /sub/{c}` with If-None-Match / If-Modified-Since, cursor = the response's
+//     Etag and Last-Modified (peer_protocols.hpp);
+//   - Pushpin: `GET /poll/{c}` through its origin, publish on the handler's `/publish`
+//     (peer_protocols.hpp).
 // A cursor is an opaque string that only the protocol reads, so a protocol may pack several
 // headers into it.
 //
@@ -55,6 +56,16 @@ struct poll_answer {
   std::string detail;           // why, for `error`
 };
 
+// What a parked-count probe is asked in the middle of a run: the run's channels are
+// "<channel_prefix>_<i>", and `published` publishes of this run have been acknowledged so far.
+// A server that counts every waiter it holds ignores both; a count derived from a log (Pushpin)
+// uses them to count only this run's channels, and only once it has read as far as the last
+// acknowledged publish (else a count from before the publish would look like "all parked").
+struct parked_query {
+  std::string_view channel_prefix;
+  std::uint64_t published = 0;
+};
+
 // What a publish acknowledgement said (publish mode). `ok` only for an answer that acknowledges
 // exactly the `count` messages sent: the right status and, where the server names positions,
 // positions consistent with the batch.
@@ -94,7 +105,7 @@ class protocol {
 
   // A request asking how many subscribers the server holds parked, or nullopt if the server
   // cannot tell (then the load generator cannot wait for "all parked" and says so).
-  virtual std::optional<request> parked_request() const = 0;
+  virtual std::optional<request> parked_request(const parked_query& q) const = 0;
   virtual std::optional<std::size_t> parse_parked(const response& res) const = 0;
 };
 
