@@ -140,8 +140,18 @@ row("server RSS per parked poll (bytes)",
 row("server RSS with the polls parked (MiB)",
     {s: None if get(res[s], "server", "rss_parked_kib") is None
      else get(res[s], "server", "rss_parked_kib") / 1024 for s in SERVERS}, fmt="{:,.1f}")
-rows.append(["all parked"] + [("yes" if res[s] and res[s].get("all_parked") else
-                               ("NO" if res[s] else "no result")) for s in SERVERS] + ["", ""])
+
+
+def parked_note(j):
+    if j is None:
+        return "no result"
+    if j.get("all_parked"):
+        return "yes"
+    return (f"NO: {j.get('parked', 0):,} held after {j.get('elapsed_s', 0):.0f} s"
+            " (RSS per poll held)")
+
+
+rows.append(["all parked"] + [parked_note(res[s]) for s in SERVERS] + ["", ""])
 if res["eventfeed"] is None or not res["eventfeed"].get("all_parked"):
     failures.append("idle: not every poll was parked")
 

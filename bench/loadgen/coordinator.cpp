@@ -407,10 +407,14 @@ int run_load(const run_options& o, const protocol& proto) {
       server_cpu_ns >= 0 && sum.deliveries > 0
           ? static_cast<double>(server_cpu_ns) / 1e3 / static_cast<double>(sum.deliveries)
           : -1.0;
-  const bool rss_known = obs.rss_idle_kib >= 0 && obs.rss_parked_kib >= 0;
+  // Per poll the server really held: when not all parked, the count it gave at the time.
+  const std::size_t parked =
+      obs.all_parked ? o.subscribers
+                     : obs.parked_peak - std::min(obs.parked_peak, obs.baseline_parked);
+  const bool rss_known = obs.rss_idle_kib >= 0 && obs.rss_parked_kib >= 0 && parked > 0;
   const double rss_per_poll_bytes =
       rss_known ? static_cast<double>(obs.rss_parked_kib - obs.rss_idle_kib) * 1024.0 /
-                      static_cast<double>(o.subscribers)
+                      static_cast<double>(parked)
                 : -1.0;
   const std::int64_t loadgen_cpu_ns = own_cpu_ns();
 
@@ -497,6 +501,7 @@ int run_load(const run_options& o, const protocol& proto) {
       {"channels", o.channels},
       {"workers", workers},
       {"all_parked", obs.all_parked},
+      {"parked", parked},
       {"park_s", ms(obs.park_ns) / 1e3},
       {"baseline_parked", obs.baseline_parked},
       {"connected", sum.connected},

@@ -47,6 +47,7 @@ struct subscriber {
   std::string cursor;
   std::vector<bool> seen;  // one bit per expected message
   std::uint64_t got = 0;
+  unsigned failures = 0;  // refused or failed polls in a row (sets the backoff)
   bool complete = false;
   std::unique_ptr<http_connection> conn;
 };
@@ -117,6 +118,14 @@ class worker {
     }
   }
 
+  // After the n-th refused or failed poll in a row: sleeps 10..60 ms times 2^(n-1), at most 32
+  // times, jittered. A server that refuses a burst (Pushpin caps its internal queues) is not
+  // kept busy refusing the same clients every few milliseconds.
+  net::awaitable<void> poll_backoff(subscriber& s) {
+    ++s.failures;
+    co_await backoff(1u << std::min(s.failures - 1, 5u));
+  }
+
   // Sleeps 10..60 ms times `scale`, jittered so that refused clients do not come back in step.
   net::awaitable<void> backoff(unsigned scale) {
     std::uniform_int_distribution<int> ms(10, 60);
@@ -135,19 +144,19 @@ class worker {
       if (ec) {
         ++counts_.errors;
         note_error("poll: " + ec.message());
-        co_await backoff(1);
+        co_await poll_backoff(s);
         continue;
       }
       poll_answer answer = proto_.parse_subscribe(res, s.cursor);
       switch (answer.outcome) {
         case poll_outcome::refused:
           ++counts_.refused;
-          co_await backoff(1);
+          co_await poll_backoff(s);
           continue;
         case poll_outcome::error:
           ++counts_.errors;
           note_error("poll answer: " + answer.detail);
-          co_await backoff(1);
+          co_await poll_backoff(s);
           continue;
         case poll_outcome::rejected:
           ++counts_.rejected;
@@ -156,9 +165,11 @@ class worker {
           if (--remaining_ == 0) finish();
           co_return;
         case poll_outcome::empty:
+          s.failures = 0;
           ++counts_.empty_polls;
           break;
         case poll_outcome::messages:
+          s.failures = 0;
           for (const stamp& m : answer.messages) record(s, m, received);
           break;
       }

@@ -6,8 +6,9 @@
 // server's accept queue is never flooded), and each subscriber then long-polls its channel from
 // the protocol's initial cursor, re-polling from the cursor each answer hands back, on the same
 // keep-alive connection. A refused poll or a broken connection is counted, backed off with
-// jitter and retried from the same cursor; a rejected one (a 4xx: wrong key, wrong path) stops
-// that subscriber, since asking again cannot help.
+// jitter (doubling with each failure in a row, up to 32 times) and retried from the same
+// cursor; a rejected one (a 4xx: wrong key, wrong path) stops that subscriber, since asking
+// again cannot help.
 //
 // Each message carries its run sequence number and send time (see protocol.hpp). A subscriber
 // keeps one bit per expected message: the first copy records a latency sample, a second copy is
