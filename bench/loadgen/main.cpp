@@ -83,8 +83,10 @@ int main(int argc, char** argv) {
   cli.add_option("--connect-lanes", o.connect_lanes, "connects in flight per worker")
       ->check(CLI::Range(1, 1024));
   cli.add_flag("--no-wait-parked", no_wait, "fanout: publish rounds back to back");
-  cli.add_option("--poll-timeout", poll_timeout, "server-side hold asked for, seconds")
-      ->check(CLI::Range(1, 90));
+  cli.add_option("--poll-timeout", poll_timeout,
+                 "server-side hold asked for, seconds (eventfeed; with every protocol the client "
+                 "waits this + 15 s for an answer)")
+      ->check(CLI::Range(1, 600));
   cli.add_option("--hold", hold, "idle: seconds to hold the parked polls")
       ->check(CLI::Range(0.0, 3600.0));
   cli.add_option("--settle", settle,

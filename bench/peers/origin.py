@@ -6,7 +6,8 @@ headers of a response hold (except GET /_ready, answered plainly); the body ("ti
 empty. How many polls Pushpin really holds is told by bench/peers/pushpin_parked.py, not here:
 that the origin answered a poll does not mean Pushpin's handler holds it yet.
 
-usage: origin.py PORT [HOLD_SECONDS]   (HOLD_SECONDS: Grip-Timeout, default 55)
+usage: origin.py PORT [HOLD_SECONDS]   (HOLD_SECONDS: Grip-Timeout, default 55; bench/compare
+       passes one longer than any of its Pushpin runs)
 """
 import http.server
 import sys

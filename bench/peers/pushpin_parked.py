@@ -22,9 +22,9 @@ What the count cannot see, and bench/compare arranges around:
     retry every request held on the channel (each goes back through the origin and is logged
     again with " retry"); bench/compare therefore warms Pushpin's channels up first (the
     subscription then lingers for 60 s) and this count ignores " retry" lines;
-  - a hold that ends by timeout or because the client left is not logged: the origin's
-    Grip-Timeout is longer than any round, and the load generator takes the count before its
-    run as the baseline.
+  - a hold that ends by timeout or because the client left is not logged: bench/compare sets
+    the origin's Grip-Timeout (and the load generator's wait for an answer) longer than any of
+    its Pushpin runs, and the load generator takes the count before its run as the baseline.
 GET /_retries?prefix=P answers how many retry lines P's channels had (a check on the above).
 
 usage: pushpin_parked.py PORT LOGFILE
