@@ -101,7 +101,7 @@ def fanout(scenario, title):
         {s: get(res[s], "server", "cpu_us_per_delivery") for s in SERVERS}, fmt="{:,.1f}")
     for q, name in (("p50_us", "p50"), ("p99_us", "p99"), ("max_us", "max")):
         row(f"latency {name} (ms)",
-            {s: None if get(res[s], "latency", q) is None else get(res[s], "latency", q) / 1000
+            {s: None if not get(res[s], "latency", "count") else get(res[s], "latency", q) / 1000
              for s in SERVERS}, fmt="{:,.1f}")
     rows.append(["every message delivered exactly once"] +
                 [fanout_check(res[s], scenario, s) for s in SERVERS] + ["", ""])
@@ -176,7 +176,7 @@ row("acknowledged publishes/s", {s: get(res[s], "acks_per_s") for s in SERVERS})
 row("server CPU per publish (µs)",
     {s: get(res[s], "server", "cpu_us_per_event") for s in SERVERS}, fmt="{:,.1f}")
 row("acknowledgement latency p99 (ms)",
-    {s: None if get(res[s], "latency", "p99_us") is None else get(res[s], "latency", "p99_us") / 1000
+    {s: None if not get(res[s], "latency", "count") else get(res[s], "latency", "p99_us") / 1000
      for s in SERVERS}, fmt="{:,.2f}")
 notes = [request_errors(res[s], s, "publish") for s in SERVERS]
 if any(notes):
