@@ -44,6 +44,7 @@ class route_params {
     items_.emplace_back(name, std::move(value));
   }
   const std::string* find(std::string_view name) const;
+  void reserve(std::size_t n) { items_.reserve(n); }
 
  private:
   std::vector<std::pair<std::string_view, std::string>> items_;
@@ -75,6 +76,7 @@ class router {
     bhttp::verb method;
     std::vector<std::string> segments;
     handler h;
+    std::size_t captures = 0;  // `{name}` segments among `segments`
   };
   std::vector<route> routes_;
   std::vector<std::pair<std::string, error_renderer>> renderers_;

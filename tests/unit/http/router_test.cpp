@@ -46,6 +46,28 @@ TEST(Router, RejectsEmptyOrMalformedCaptures) {
   EXPECT_EQ(r.find(bhttp::verb::get, "/v1/streams/%zz").h, nullptr);
 }
 
+TEST(Router, KeepsOnlyTheCapturesOfTheRouteWithTheMethod) {
+  router r;
+  r.add(bhttp::verb::post, "/v1/streams/{stream}/events", dummy());
+  r.add(bhttp::verb::get, "/v1/streams/{name}/events", dummy());
+  auto m = r.find(bhttp::verb::get, "/v1/streams/a%2Fb/events");
+  ASSERT_NE(m.h, nullptr);
+  EXPECT_EQ(m.params.find("stream"), nullptr);
+  ASSERT_NE(m.params.find("name"), nullptr);
+  EXPECT_EQ(*m.params.find("name"), "a/b");
+}
+
+TEST(Router, APathDeeperThanAnyRouteIsUnknown) {
+  router r;
+  r.add(bhttp::verb::get, "/a/{x}", dummy());
+  std::string deep;
+  for (int i = 0; i < 40; ++i) deep += "/a";
+  auto m = r.find(bhttp::verb::get, deep);
+  EXPECT_EQ(m.h, nullptr);
+  EXPECT_FALSE(m.path_known);
+  EXPECT_THROW(r.add(bhttp::verb::get, deep, dummy()), std::invalid_argument);
+}
+
 TEST(Router, RendersErrorsInTheShapeOfTheLongestPrefix) {
   router r;
   r.set_error_renderer("/api/", [](bhttp::status s, std::string_view code, std::string_view) {
