@@ -70,22 +70,30 @@ bool engine::consume(scan& out, const std::vector<core::event_ptr>& merged, core
   return false;
 }
 
-std::optional<engine::scan> engine::try_scan(const poll_request& request, core::position after) {
+bool engine::try_scan(const poll_request& request, core::position after, scan& out) {
   // The common case, answered without a coroutine: one stream, read from the store's memory,
   // in one chunk. Anything else takes read_matching.
-  if (request.streams.size() != 1) return std::nullopt;
+  if (request.streams.size() != 1) return false;
   const std::size_t chunk = std::max<std::size_t>(request.limit, 1);
   auto r = store_.try_read(request.streams.front(), after, chunk);
-  if (!r || !*r) return std::nullopt;  // not in memory, or an error read_matching will report
-  scan out;
+  if (!r || !*r) return false;  // not in memory, or an error read_matching will report
+  out = scan{};
   out.scanned_to = after;
   out.gap = (*r)->gap;
+  auto& events = (*r)->events;
+  if (request.filter.accepts_all() && events.size() < chunk) {
+    // Everything read is kept (no filter, under the limit): take the read's vector as it is,
+    // without copying each event pointer.
+    if (!events.empty()) out.scanned_to = events.back()->pos;
+    out.events = std::move(events);
+    return true;
+  }
   std::size_t scanned = 0;
   const bool full =
-      consume(out, (*r)->events, std::numeric_limits<core::position>::max(), request, scanned);
+      consume(out, events, std::numeric_limits<core::position>::max(), request, scanned);
   // A full chunk may have more after it: only answer here if the answer is complete anyway.
-  if (!full && (*r)->events.size() >= chunk) return std::nullopt;
-  return out;
+  if (!full && events.size() >= chunk) return false;
+  return true;
 }
 
 net::awaitable<core::result<engine::scan>> engine::read_matching(const poll_request& request,
@@ -139,7 +147,7 @@ net::awaitable<core::result<engine::scan>> engine::read_matching(const poll_requ
   }
 }
 
-net::awaitable<core::result<poll_result>> engine::async_poll(poll_request request) {
+net::awaitable<core::result<poll_result>> engine::async_poll(poll_request&& request) {
   if (request.streams.empty()) co_return core::error{core::errc::bad_request, "no stream to poll"};
   // A stream named twice would be read twice (duplicate events) and parked on twice.
   std::sort(request.streams.begin(), request.streams.end());
@@ -165,13 +173,10 @@ net::awaitable<core::result<poll_result>> engine::async_poll(poll_request reques
   bool first = true;
   for (;;) {
     // Reads go through try_scan first: a coroutine call (and its frame) only when the store
-    // must be awaited or the read is not a simple one.
-    // (No co_await inside ?: — GCC 12 miscompiles that in coroutines.)
+    // must be awaited or the read is not a simple one. (Not written as `?:` with a co_await
+    // in it: GCC 12 miscompiles that in coroutines.)
     core::result<scan> found = scan{};
-    if (auto fast = try_scan(request, after))
-      found = std::move(*fast);
-    else
-      found = co_await read_matching(request, after);
+    if (!try_scan(request, after, *found)) found = co_await read_matching(request, after);
     if (!found) co_return std::move(found).err();
     if (found->gap && !(first && quiet_first_gap)) res.gap = true;
     first = false;
@@ -189,10 +194,7 @@ net::awaitable<core::result<poll_result>> engine::async_poll(poll_request reques
     auto w = std::make_shared<waiter>(request.streams, request.filter, deadline, request.key);
     hub_.park(w);
     // The read that closes the race with a publish that committed before park().
-    if (auto fast = try_scan(request, after))
-      found = std::move(*fast);
-    else
-      found = co_await read_matching(request, after);
+    if (!try_scan(request, after, *found)) found = co_await read_matching(request, after);
     if (!found || !found->events.empty() || !found->complete) hub_.claim(w, wake_reason::cancelled);
     if (!found) co_return std::move(found).err();
     if (found->gap) res.gap = true;

@@ -75,7 +75,11 @@ class engine {
   net::awaitable<core::result<std::vector<core::event_ptr>>> async_publish(
       std::vector<core::new_event> events);
 
-  net::awaitable<core::result<poll_result>> async_poll(poll_request request);
+  // `request` is taken by reference, so that the parked poll's coroutine frame holds a pointer
+  // rather than a copy (every parked poll pays for its frame): it must live until the poll has
+  // answered, as it does in `co_await engine.async_poll(std::move(req))`. The engine may reorder
+  // and de-duplicate its `streams`.
+  net::awaitable<core::result<poll_result>> async_poll(poll_request&& request);
 
   net::awaitable<core::result<store::stream_info>> async_info(std::string stream);
 
@@ -104,8 +108,10 @@ class engine {
   net::awaitable<core::result<scan>> read_matching(const poll_request& request,
                                                    core::position after);
   // read_matching's answer when it needs no waiting: one stream, in the store's memory, one
-  // chunk. nullopt: call read_matching.
-  std::optional<scan> try_scan(const poll_request& request, core::position after);
+  // chunk. Fills `out` and returns true, or returns false (call read_matching; `out` may have
+  // been written). An out-parameter rather than an optional: the caller is the poll coroutine,
+  // whose frame every parked poll holds, and a returned temporary would take room in it.
+  bool try_scan(const poll_request& request, core::position after, scan& out);
   static bool consume(scan& out, const std::vector<core::event_ptr>& merged, core::position cut,
                       const poll_request& request, std::size_t& scanned);
 

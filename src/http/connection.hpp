@@ -20,6 +20,7 @@
 #include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -112,6 +113,21 @@ void expire_never(Stream& stream) {
   if constexpr (requires { stream.expires_never(); }) stream.expires_never();
 }
 
+// Memory for the disconnect watch's read operation, straight from operator new. Asio's default
+// takes handler memory from a per-thread recycling cache, first fit: the watch's small operation
+// would often land in a larger block that the request read had just freed, and hold it for the
+// whole wait. A parked poll keeps this operation as long as it waits, so its exact size counts.
+template <class T>
+struct exact_allocator {
+  using value_type = T;
+  exact_allocator() = default;
+  template <class U>
+  exact_allocator(const exact_allocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p); }
+  friend bool operator==(exact_allocator, exact_allocator) noexcept { return true; }
+};
+
 // The disconnect watch of one connection. Shared with the pending read's handler, which may
 // run after the request (or the connection) is done with it.
 struct watch_state {
@@ -151,19 +167,21 @@ class connection final : public connection_io {
     watch_->pending = true;
     stream_.async_read_some(
         net::buffer(&watch_->byte, 1),
-        net::bind_cancellation_slot(
-            watch_->read_cancel.slot(), [w = watch_](beast::error_code ec, std::size_t n) {
-              w->pending = false;
-              if (!ec && n == 1) {
-                w->has_byte = true;  // a pipelined request begins: the peer is still there
-              } else if (ec != net::error::operation_aborted) {
-                w->peer_gone = true;  // EOF or reset: cancel whatever the handler awaits
-                if (w->on_gone)
-                  std::exchange(w->on_gone, nullptr)();
-                else if (w->session)
-                  w->session->emit(net::cancellation_type::terminal);
-              }
-            }));
+        net::bind_allocator(
+            exact_allocator<void>{},
+            net::bind_cancellation_slot(
+                watch_->read_cancel.slot(), [w = watch_](beast::error_code ec, std::size_t n) {
+                  w->pending = false;
+                  if (!ec && n == 1) {
+                    w->has_byte = true;  // a pipelined request begins: the peer is still there
+                  } else if (ec != net::error::operation_aborted) {
+                    w->peer_gone = true;  // EOF or reset: cancel whatever the handler awaits
+                    if (w->on_gone)
+                      std::exchange(w->on_gone, nullptr)();
+                    else if (w->session)
+                      w->session->emit(net::cancellation_type::terminal);
+                  }
+                })));
   }
 
   net::awaitable<bool> stop_watch() override {
@@ -223,6 +241,21 @@ net::awaitable<void> answer_read_failure(Stream& stream, connection_shared& shar
   if (o.access_log)
     spdlog::info("{} - - {} {} rejected: {}", id, static_cast<unsigned>(failure->status),
                  res.body().size(), ec.message());
+}
+
+// Writes `res` (head built by serialize_head, then the body: one gather write) within
+// `write_timeout`. Its own coroutine so that the head and the write operation's state are not
+// part of serve_connection's frame, which a parked poll holds.
+template <class Stream>
+net::awaitable<std::tuple<beast::error_code, std::size_t>> write_response(
+    Stream& stream, const response& res, unsigned version, bool keep_alive, std::string_view id,
+    const server_options& o) {
+  std::string head;
+  serialize_head(res, version, keep_alive, id, o, head);
+  expire_after(stream, o.write_timeout);
+  co_return co_await net::async_write(
+      stream, std::array<net::const_buffer, 2>{net::buffer(head), net::buffer(res.body())},
+      net::as_tuple(net::use_awaitable));
 }
 
 }  // namespace detail
@@ -298,11 +331,7 @@ net::awaitable<void> serve_connection(Stream& stream, connection_shared& shared,
     co_await net::this_coro::throw_if_cancelled(false);
     const bool keep_alive =
         wants_keep_alive && res.keep_alive() && !shared.stopping.load(std::memory_order_relaxed);
-    std::string head;
-    detail::serialize_head(res, version, keep_alive, id, o, head);
-    detail::expire_after(stream, o.write_timeout);
-    auto [wec, wn] = co_await net::async_write(
-        stream, std::array{net::buffer(head), net::buffer(res.body())}, use_tuple);
+    auto [wec, wn] = co_await detail::write_response(stream, res, version, keep_alive, id, o);
     if (o.access_log) {
       const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - started)

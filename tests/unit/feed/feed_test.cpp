@@ -608,7 +608,9 @@ TEST(EngineInterleaving, MultiStreamPollNeverSkipsAnEventCommittedBetweenItsRead
   for (int i = 0; i < 3 && seen.size() < 4; ++i) {
     std::optional<core::result<poll_result>> out;
     net::co_spawn(
-        io, [&]() -> net::awaitable<void> { out.emplace(co_await e.async_poll(req)); }, rethrow);
+        io,
+        [&]() -> net::awaitable<void> { out.emplace(co_await e.async_poll(poll_request(req))); },
+        rethrow);
     io.restart();
     io.run();
     ASSERT_TRUE(out && *out);
@@ -645,7 +647,7 @@ TEST(EngineThreads, ConcurrentPublishersAndAPollerLoseNothing) {
         req.limit = 7;
         req.timeout = 1h;
         while (seen.size() < 2 * per_publisher) {
-          auto r = co_await e.async_poll(req);
+          auto r = co_await e.async_poll(poll_request(req));
           if (!r) co_return;
           for (const auto& event : r->events) seen.push_back(event->pos);
           req.from = core::cursor::after_position(r->next);
