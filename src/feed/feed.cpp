@@ -147,6 +147,22 @@ net::awaitable<core::result<engine::scan>> engine::read_matching(const poll_requ
   }
 }
 
+net::awaitable<void> engine::read_matching_into(const poll_request& request,
+                                               core::position after, core::result<scan>& out) {
+  out = co_await read_matching(request, after);
+}
+
+net::awaitable<core::result<core::position>> engine::highest_head(
+    const std::vector<std::string>& streams) {
+  core::position head = 0;
+  for (const auto& stream : streams) {
+    auto info = co_await async_info(stream);
+    if (!info) co_return std::move(info).err();
+    head = std::max(head, info->head);
+  }
+  co_return head;
+}
+
 net::awaitable<core::result<poll_result>> engine::async_poll(poll_request&& request) {
   if (request.streams.empty()) co_return core::error{core::errc::bad_request, "no stream to poll"};
   // A stream named twice would be read twice (duplicate events) and parked on twice.
@@ -161,12 +177,9 @@ net::awaitable<core::result<poll_result>> engine::async_poll(poll_request&& requ
   const bool quiet_first_gap = request.from.from == core::cursor::kind::oldest;
   if (request.from.from == core::cursor::kind::oldest) after = 0;
   if (request.from.from == core::cursor::kind::now) {
-    after = 0;
-    for (const auto& stream : request.streams) {
-      auto info = co_await async_info(stream);
-      if (!info) co_return std::move(info).err();
-      after = std::max(after, info->head);
-    }
+    auto head = co_await highest_head(request.streams);
+    if (!head) co_return std::move(head).err();
+    after = *head;
   }
 
   const auto deadline = clock_.steady_now() + request.timeout;
@@ -176,7 +189,7 @@ net::awaitable<core::result<poll_result>> engine::async_poll(poll_request&& requ
     // must be awaited or the read is not a simple one. (Not written as `?:` with a co_await
     // in it: GCC 12 miscompiles that in coroutines.)
     core::result<scan> found = scan{};
-    if (!try_scan(request, after, *found)) found = co_await read_matching(request, after);
+    if (!try_scan(request, after, *found)) co_await read_matching_into(request, after, found);
     if (!found) co_return std::move(found).err();
     if (found->gap && !(first && quiet_first_gap)) res.gap = true;
     first = false;
@@ -194,7 +207,7 @@ net::awaitable<core::result<poll_result>> engine::async_poll(poll_request&& requ
     auto w = std::make_shared<waiter>(request.streams, request.filter, deadline, request.key);
     hub_.park(w);
     // The read that closes the race with a publish that committed before park().
-    if (!try_scan(request, after, *found)) found = co_await read_matching(request, after);
+    if (!try_scan(request, after, *found)) co_await read_matching_into(request, after, found);
     if (!found || !found->events.empty() || !found->complete) hub_.claim(w, wake_reason::cancelled);
     if (!found) co_return std::move(found).err();
     if (found->gap) res.gap = true;

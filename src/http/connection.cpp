@@ -18,6 +18,15 @@ std::string connection_shared::make_request_id() {
 
 namespace detail {
 
+void log_access(std::string_view id, std::string_view what, const response& res, std::size_t bytes,
+                std::chrono::steady_clock::time_point started, beast::error_code write_error) {
+  const auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)
+          .count();
+  spdlog::info("{} {} {} {} {}us{}", id, what, static_cast<unsigned>(res.result_int()), bytes, us,
+               write_error ? " write failed: " + write_error.message() : "");
+}
+
 std::optional<read_failure> classify_read_error(beast::error_code ec, const server_options& o) {
   if (ec == bhttp::error::header_limit)
     return read_failure{

@@ -243,6 +243,41 @@ net::awaitable<void> answer_read_failure(Stream& stream, connection_shared& shar
                  res.body().size(), ec.message());
 }
 
+// Reads the next request into `out`: headers within `idle_timeout`, then the body within
+// `read_timeout`, answering `Expect: 100-continue`. False when the connection is to end: the
+// peer left or timed out, or the request broke a limit or was malformed (answered here with
+// 431, 413 or 400). A coroutine of its own so that the parser and the read operations' state
+// are not part of serve_connection's frame, which a parked poll holds.
+template <class Stream>
+net::awaitable<bool> read_request(Stream& stream, beast::flat_buffer& buffer,
+                                  connection_shared& shared, request& out) {
+  const auto& o = shared.options;
+  bhttp::request_parser<bhttp::string_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
+  parser.body_limit(o.max_body_bytes);
+  expire_after(stream, o.idle_timeout);
+  auto [ec, n] =
+      co_await bhttp::async_read_header(stream, buffer, parser, net::as_tuple(net::use_awaitable));
+  if (!ec && !parser.is_done()) {
+    if (parser.get()[bhttp::field::expect] == "100-continue") ec = co_await write_continue(stream, o);
+    if (!ec) {
+      expire_after(stream, o.read_timeout);
+      std::tie(ec, n) =
+          co_await bhttp::async_read(stream, buffer, parser, net::as_tuple(net::use_awaitable));
+    }
+  }
+  if (ec) {
+    co_await answer_read_failure(stream, shared, parser, ec);
+    co_return false;
+  }
+  out = parser.release();
+  co_return true;
+}
+
+// One access-log line. A plain function: its temporaries stay off the coroutine frame.
+void log_access(std::string_view id, std::string_view what, const response& res, std::size_t bytes,
+                std::chrono::steady_clock::time_point started, beast::error_code write_error);
+
 // Writes `res` (head built by serialize_head, then the body: one gather write) within
 // `write_timeout`. Its own coroutine so that the head and the write operation's state are not
 // part of serve_connection's frame, which a parked poll holds.
@@ -269,7 +304,6 @@ net::awaitable<std::tuple<beast::error_code, std::size_t>> write_response(
 template <class Stream>
 net::awaitable<void> serve_connection(Stream& stream, connection_shared& shared,
                                       std::shared_ptr<net::cancellation_signal> session = {}) {
-  constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
   // A cancelled wait answers with a value (see feed::hub): no exceptions from cancellation.
   co_await net::this_coro::throw_if_cancelled(false);
   detail::counted connection_count(shared.connections);
@@ -278,28 +312,8 @@ net::awaitable<void> serve_connection(Stream& stream, connection_shared& shared,
   detail::connection<Stream> io(stream, buffer, std::move(session));
 
   for (;;) {
-    // The parser lives only while a request is read: a parked poll does not keep it.
-    auto parser = std::make_unique<bhttp::request_parser<bhttp::string_body>>();
-    parser->header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
-    parser->body_limit(o.max_body_bytes);
-
-    detail::expire_after(stream, o.idle_timeout);
-    auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, *parser, use_tuple);
-    if (!ec && !parser->is_done()) {
-      if ((*parser).get()[bhttp::field::expect] == "100-continue")
-        ec = co_await detail::write_continue(stream, o);
-      if (!ec) {
-        detail::expire_after(stream, o.read_timeout);
-        std::tie(ec, n) = co_await bhttp::async_read(stream, buffer, *parser, use_tuple);
-      }
-    }
-    if (ec) {
-      co_await detail::answer_read_failure(stream, shared, *parser, ec);
-      co_return;
-    }
-
-    request req = parser->release();
-    parser.reset();
+    request req;
+    if (!co_await detail::read_request(stream, buffer, shared, req)) co_return;
     const std::string id = shared.make_request_id();
     detail::counted active(shared.in_flight);
     const auto started = std::chrono::steady_clock::now();
@@ -332,13 +346,7 @@ net::awaitable<void> serve_connection(Stream& stream, connection_shared& shared,
     const bool keep_alive =
         wants_keep_alive && res.keep_alive() && !shared.stopping.load(std::memory_order_relaxed);
     auto [wec, wn] = co_await detail::write_response(stream, res, version, keep_alive, id, o);
-    if (o.access_log) {
-      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::steady_clock::now() - started)
-                          .count();
-      spdlog::info("{} {} {} {} {}us{}", id, logged, static_cast<unsigned>(res.result_int()), wn,
-                   us, wec ? " write failed: " + wec.message() : "");
-    }
+    if (o.access_log) detail::log_access(id, logged, res, wn, started, wec);
     if (wec || !keep_alive) co_return;
   }
 }
