@@ -108,6 +108,9 @@ class coordinator {
       if (obs_.all_parked && o_.hold.count() > 0) {
         net::steady_timer hold(ioc_, std::min(deadline_, steady::now() + o_.hold));
         co_await hold.async_wait(use_tuple);
+        // Memory is read again at the end of the hold: what a poll costs once it has been
+        // parked a while (eventfeed, for one, starts its disconnect watch ~0.2-0.45 s in).
+        if (auto kib = total_rss_kib(o_.server_pids)) obs_.rss_parked_kib = *kib;
       }
       stop_workers();
       obs_.reports_complete = co_await wait_reports(steady::now() + std::chrono::seconds(10));
