@@ -135,17 +135,34 @@ struct watch_state {
   std::function<void()> on_gone;                      // or this, if the handler gave one
   net::cancellation_signal read_cancel;               // cancels the watch's own read
   char byte = 0;
-  bool pending = false;
+  bool pending = false;   // the 1-byte read is in flight
+  bool deferred = false;  // the read is to be started by the socket's sweep (see start_watch)
   bool has_byte = false;
   bool peer_gone = false;
 };
 
+// How long a poll waits before its connection is watched, on a stream that can defer work to
+// its sweep (timed_socket). Most polls are answered well within it, and then cost no watch at
+// all: no read, no cancellation, no aborted completion. A client that leaves is noticed
+// within this plus one sweep period (at most about half a second).
+inline constexpr std::chrono::milliseconds watch_delay{200};
+
 template <class Stream>
 class connection final : public connection_io {
+  static constexpr bool can_defer = requires(Stream& s) {
+    s.defer(std::chrono::steady_clock::now(), static_cast<void (*)(void*)>(nullptr), nullptr);
+    s.cancel_defer();
+  };
+
  public:
   connection(Stream& stream, beast::flat_buffer& buffer,
              std::shared_ptr<net::cancellation_signal> session)
       : stream_(stream), buffer_(buffer), session_(std::move(session)) {}
+  ~connection() {
+    if constexpr (can_defer) stream_.cancel_defer();  // the sweep must not call into a dead one
+  }
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
 
   void start_watch(std::function<void()> on_gone) override {
     // A parked poll needs no read buffer until its answer is written: give the memory back
@@ -163,7 +180,50 @@ class connection final : public connection_io {
     watch_->on_gone = std::move(on_gone);  // the latest wait is the one to cancel
     // Idempotent until stop_watch: a byte already taken must not be overwritten by a second
     // read.
-    if (watch_->pending || watch_->has_byte) return;
+    if (watch_->pending || watch_->has_byte || watch_->deferred) return;
+    if constexpr (can_defer) {
+      watch_->deferred = true;
+      stream_.defer(std::chrono::steady_clock::now() + watch_delay, &connection::start_deferred,
+                    this);
+      return;
+    }
+    start_read();
+  }
+
+  net::awaitable<bool> stop_watch() override {
+    if (!watch_) co_return false;
+    if (watch_->deferred) {  // never started: nothing to cancel
+      if constexpr (can_defer) stream_.cancel_defer();
+      watch_->deferred = false;
+    }
+    if (watch_->pending) {
+      // The cancelled read completes through the executor's queue (with operation_aborted,
+      // or with the byte if it had already arrived): let it run before the next request is
+      // read, so that a byte it took goes back into the buffer first.
+      watch_->read_cancel.emit(net::cancellation_type::terminal);
+      while (watch_->pending) co_await net::post(stream_.get_executor(), net::use_awaitable);
+    }
+    watch_->on_gone = nullptr;  // whatever it would cancel is over
+    if (watch_->has_byte) {
+      // Keep the byte the watch consumed: it is the first byte of the next request.
+      auto space = buffer_.prepare(1);
+      *static_cast<char*>(space.data()) = watch_->byte;
+      buffer_.commit(1);
+      watch_->has_byte = false;
+    }
+    co_return watch_->peer_gone;
+  }
+
+ private:
+  // Called by the stream's sweep, on this connection's thread, while the watch is still on
+  // (stop_watch and the destructor cancel the deferral).
+  static void start_deferred(void* self) {
+    auto& c = *static_cast<connection*>(self);
+    c.watch_->deferred = false;
+    c.start_read();
+  }
+
+  void start_read() {
     watch_->pending = true;
     stream_.async_read_some(
         net::buffer(&watch_->byte, 1),
@@ -184,27 +244,6 @@ class connection final : public connection_io {
                 })));
   }
 
-  net::awaitable<bool> stop_watch() override {
-    if (!watch_) co_return false;
-    if (watch_->pending) {
-      // The cancelled read completes through the executor's queue (with operation_aborted,
-      // or with the byte if it had already arrived): let it run before the next request is
-      // read, so that a byte it took goes back into the buffer first.
-      watch_->read_cancel.emit(net::cancellation_type::terminal);
-      while (watch_->pending) co_await net::post(stream_.get_executor(), net::use_awaitable);
-    }
-    watch_->on_gone = nullptr;  // whatever it would cancel is over
-    if (watch_->has_byte) {
-      // Keep the byte the watch consumed: it is the first byte of the next request.
-      auto space = buffer_.prepare(1);
-      *static_cast<char*>(space.data()) = watch_->byte;
-      buffer_.commit(1);
-      watch_->has_byte = false;
-    }
-    co_return watch_->peer_gone;
-  }
-
- private:
   Stream& stream_;
   beast::flat_buffer& buffer_;
   std::shared_ptr<net::cancellation_signal> session_;

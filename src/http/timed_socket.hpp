@@ -14,6 +14,9 @@
 // write: it stops without answering, as on a `tcp_stream` timeout. A deadline is therefore
 // honoured within one period, which is fine for timeouts measured in seconds.
 //
+// The same sweep runs one deferred action per socket (`defer`): the connection uses it to
+// start its disconnect watch only once a poll has been parked for a while (connection.hpp).
+//
 // Thread affinity: a timed_socket (once linked), its list and the sweep all live on one
 // io_context's single thread; nothing here is locked.
 #pragma once
@@ -79,6 +82,16 @@ class timed_socket {
   void expires_never() noexcept { deadline_ = clock::time_point::max(); }
   bool timed_out() const noexcept { return timed_out_; }
 
+  // Has the first sweep at or after `at` call `fn(arg)`, once, unless cancel_defer() comes
+  // first. A later defer replaces an earlier one. `arg` must stay valid until then.
+  void defer(clock::time_point at, void (*fn)(void*), void* arg) noexcept {
+    if (!linked_) link();
+    due_at_ = at;
+    due_fn_ = fn;
+    due_arg_ = arg;
+  }
+  void cancel_defer() noexcept { due_fn_ = nullptr; }
+
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
     return socket_.async_read_some(buffers, std::forward<Token>(token));
@@ -95,6 +108,9 @@ class timed_socket {
   timed_socket* prev_ = nullptr;
   timed_socket* next_ = nullptr;
   clock::time_point deadline_ = clock::time_point::max();
+  clock::time_point due_at_{};
+  void (*due_fn_)(void*) = nullptr;
+  void* due_arg_ = nullptr;
   bool timed_out_ = false;
   bool linked_ = false;
 
@@ -109,7 +125,10 @@ class timed_socket {
 
 inline std::size_t deadline_list::sweep(std::chrono::steady_clock::time_point now) {
   std::size_t closed = 0;
-  for (timed_socket* s = head_; s; s = s->next_) {
+  for (timed_socket* next = head_; next;) {
+    timed_socket* s = next;
+    next = s->next_;  // (a deferred action starts an operation; it never destroys a socket)
+    if (s->due_fn_ && s->due_at_ <= now) std::exchange(s->due_fn_, nullptr)(s->due_arg_);
     if (s->deadline_ > now) continue;
     boost::system::error_code ignored;
     s->socket_.close(ignored);  // the pending operation completes with operation_aborted

@@ -73,7 +73,8 @@ class ConnectionTest : public ::testing::Test {
 
   // Starts a session (without a session signal, as the server runs them) whose first request
   // parks in /park-hook, and runs until it is parked.
-  void park_on_hook(test::stream& server, test::stream& client, bool& done) {
+  template <class ServerStream>
+  void park_on_hook(ServerStream& server, test::stream& client, bool& done) {
     server.connect(client);
     std::string req = "GET /park-hook HTTP/1.1\r\nHost: x\r\n\r\n";
     client.write_some(net::buffer(req));
@@ -237,6 +238,81 @@ TEST_F(ConnectionTest, FailingAtEveryStepNeverCrashesOrLeaks) {
     if (client.str().find(R"({"hello":"a"})") != std::string::npos) return;  // got through
   }
   FAIL() << "the exchange never completed";
+}
+
+// A test stream that can defer work the way timed_socket does, run by the test instead of a
+// sweep: the connection then starts its disconnect watch only when the deferral runs.
+class deferring_stream {
+ public:
+  using executor_type = test::stream::executor_type;
+  explicit deferring_stream(net::io_context& ioc) : inner_(ioc) {}
+  executor_type get_executor() noexcept { return inner_.get_executor(); }
+  void connect(test::stream& peer) { inner_.connect(peer); }
+  template <class Buffers, class Token>
+  auto async_read_some(const Buffers& b, Token&& t) {
+    ++reads_started;
+    return inner_.async_read_some(b, std::forward<Token>(t));
+  }
+  template <class Buffers, class Token>
+  auto async_write_some(const Buffers& b, Token&& t) {
+    return inner_.async_write_some(b, std::forward<Token>(t));
+  }
+  void defer(std::chrono::steady_clock::time_point, void (*fn)(void*), void* arg) noexcept {
+    fn_ = fn;
+    arg_ = arg;
+  }
+  void cancel_defer() noexcept { fn_ = nullptr; }
+  bool deferred() const noexcept { return fn_ != nullptr; }
+  void run_deferred() { std::exchange(fn_, nullptr)(arg_); }
+
+  int reads_started = 0;
+
+ private:
+  test::stream inner_;
+  void (*fn_)(void*) = nullptr;
+  void* arg_ = nullptr;
+};
+
+TEST_F(ConnectionTest, OnADeferringStreamTheWatchStartsOnlyWhenTheDeferralRuns) {
+  deferring_stream server(ioc_);
+  test::stream client(ioc_);
+  bool done = false;
+  park_on_hook(server, client, done);
+  const int reads = server.reads_started;
+  ASSERT_TRUE(server.deferred()) << "a parked poll should defer its watch";
+  client.close();
+  ioc_.poll();
+  EXPECT_FALSE(done) << "nothing reads the socket before the deferral runs";
+  EXPECT_EQ(server.reads_started, reads);
+  server.run_deferred();  // as the sweep does once the poll has waited watch_delay
+  EXPECT_EQ(server.reads_started, reads + 1) << "the deferral starts the watch's read";
+  ioc_.run();
+  EXPECT_TRUE(done);
+  EXPECT_TRUE(saw_disconnect_);
+  EXPECT_EQ(shared_.in_flight.load(), 0u);
+}
+
+TEST_F(ConnectionTest, APollAnsweredBeforeTheDeferralCancelsItAndCostsNoWatchRead) {
+  deferring_stream server(ioc_);
+  test::stream client(ioc_);
+  bool done = false;
+  park_on_hook(server, client, done);
+  const int reads = server.reads_started;
+  ASSERT_TRUE(server.deferred());
+  parked_timer_->cancel();  // answered, as by a publish
+  ioc_.poll();
+  EXPECT_FALSE(server.deferred()) << "the answered poll left its deferral behind";
+  EXPECT_FALSE(saw_disconnect_);
+  // The next request is read by the request loop itself, not by a watch.
+  std::string next = "GET /hello/b HTTP/1.1\r\nHost: x\r\n\r\n";
+  client.write_some(net::buffer(next));
+  client.close();
+  ioc_.run();
+  EXPECT_TRUE(done);
+  EXPECT_GT(server.reads_started, reads);
+  const std::string out(client.str());
+  EXPECT_NE(out.find(R"({"cancelled":true})"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"({"hello":"b"})"), std::string::npos) << out;
 }
 
 }  // namespace
