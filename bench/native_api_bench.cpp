@@ -107,10 +107,10 @@ void BM_PollHandler(benchmark::State& state) {
   for (auto _ : state) {
     std::string_view path = "/v1/streams/room:bench/events";
     auto match = routes.find(req.method(), path);
-    eventfeed::http::request_context ctx(req, std::move(match.params), "bench-1", routes, nullptr);
-    net::co_spawn(ioc, (*match.h)(ctx), [&](std::exception_ptr, eventfeed::http::response res) {
-      body_bytes = res.body().size();
-    });
+    eventfeed::http::response res;
+    eventfeed::http::request_context ctx(req, std::move(match.params), "bench-1", routes, nullptr,
+                                         res);
+    net::co_spawn(ioc, (*match.h)(ctx), [&](std::exception_ptr) { body_bytes = res.body().size(); });
     ioc.run();
     ioc.restart();
   }

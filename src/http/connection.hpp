@@ -40,6 +40,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "http/request_context.hpp"
@@ -370,9 +371,10 @@ net::awaitable<void> serve_connection(Stream& stream, connection_shared& shared,
       // saved per waiter.
       route_params params;
       if (const handler* h = detail::route(shared.routes, req, params, res)) {
-        request_context ctx(req, std::move(params), id, shared.routes, &io);
+        request_context ctx(req, std::move(params), id, shared.routes, &io, res);
         try {
-          res = co_await (*h)(ctx);
+          co_await (*h)(ctx);
+          if (!ctx.replied()) throw std::logic_error("the handler gave no answer");
         } catch (const std::exception& e) {
           res = detail::handler_failed(shared.routes,
                                        logged.empty() ? detail::describe(req) : logged, id, e);

@@ -5,8 +5,13 @@
 namespace eventfeed::http {
 
 request_context::request_context(request& req, route_params params, std::string_view request_id,
-                                 const router& routes, connection_io* io)
-    : req_(req), params_(std::move(params)), request_id_(request_id), routes_(routes), io_(io) {
+                                 const router& routes, connection_io* io, response& answer)
+    : req_(req),
+      params_(std::move(params)),
+      request_id_(request_id),
+      routes_(routes),
+      io_(io),
+      answer_(answer) {
   std::string_view target = req_.target();
   auto q = target.find('?');
   path_ = target.substr(0, q);

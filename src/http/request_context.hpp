@@ -46,8 +46,9 @@ class request_context {
  public:
   // `io` may be null (a handler called without a connection, in tests): until_disconnect then
   // simply runs the work.
+  // The handler's answer goes into `answer` (see reply()).
   request_context(request& req, route_params params, std::string_view request_id,
-                  const router& routes, connection_io* io);
+                  const router& routes, connection_io* io, response& answer);
 
   const request& req() const noexcept { return req_; }
   std::string_view path() const noexcept { return path_; }
@@ -59,6 +60,13 @@ class request_context {
   std::optional<std::string> query(std::string_view name) const;
   // The value of a header, or empty.
   std::string_view header(bhttp::field f) const;
+
+  // The answer to send. A later reply replaces an earlier one.
+  void reply(response r) {
+    answer_ = std::move(r);
+    replied_ = true;
+  }
+  bool replied() const noexcept { return replied_; }
 
   // An error response in the shape of the API owning this path.
   response error(bhttp::status status, std::string_view code, std::string_view message) const {
@@ -98,6 +106,8 @@ class request_context {
   std::string_view request_id_;
   const router& routes_;
   connection_io* io_;
+  response& answer_;
+  bool replied_ = false;
   std::string_view path_;
   std::string_view query_;
 };

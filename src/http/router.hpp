@@ -2,7 +2,7 @@
 // in the shape of the API that owns the path.
 //
 // Handlers are coroutines on the connection's executor. The http layer knows no events: a
-// handler gets the request and its captures, and returns a response.
+// handler gets the request and its captures, and answers with `ctx.reply(response)`.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -25,7 +25,11 @@ using request = bhttp::request<bhttp::string_body>;
 using response = bhttp::response<bhttp::string_body>;
 
 class request_context;
-using handler = std::function<net::awaitable<response>(request_context&)>;
+// A handler answers through `request_context::reply` (written `co_return ctx.reply(...)`); one
+// that ends without a reply is answered 500. Why not return the response: every awaitable<T>
+// frame reserves room for a T, and the caller keeps the T it gets back as a temporary of its
+// own, so a parked long-poll would hold two extra responses (2 x 120 bytes) for its whole wait.
+using handler = std::function<net::awaitable<void>(request_context&)>;
 
 // Renders an error body for `status` with a stable machine code and a human message.
 using error_renderer =

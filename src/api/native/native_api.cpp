@@ -172,74 +172,74 @@ class handlers {
   handlers(feed::engine& f, const core::key_ring& keys, options o)
       : feed_(f), keys_(keys), opts_(o) {}
 
-  net::awaitable<response> publish_one(request_context& ctx) {
+  net::awaitable<void> publish_one(request_context& ctx) {
     auto who = authenticate(ctx, keys_);
-    if (!who) co_return fail(ctx, who.err());
+    if (!who) co_return ctx.reply(fail(ctx, who.err()));
     auto stream = authorize_stream(ctx, **who, access::publish);
-    if (!stream) co_return fail(ctx, stream.err());
+    if (!stream) co_return ctx.reply(fail(ctx, stream.err()));
     auto events = core::parse_stream_publish(*stream, ctx.req().body(), opts_.max_batch);
-    if (!events) co_return fail(ctx, events.err());
+    if (!events) co_return ctx.reply(fail(ctx, events.err()));
     auto published = co_await feed_.async_publish(std::move(*events));
-    if (!published) co_return fail(ctx, published.err());
-    co_return http::json_response(bhttp::status::ok,
+    if (!published) co_return ctx.reply(fail(ctx, published.err()));
+    co_return ctx.reply(http::json_response(bhttp::status::ok,
                                   R"({"first":)" + std::to_string(published->front()->pos) +
-                                      R"(,"last":)" + std::to_string(published->back()->pos) + "}");
+                                      R"(,"last":)" + std::to_string(published->back()->pos) + "}"));
   }
 
-  net::awaitable<response> publish_many(request_context& ctx) {
+  net::awaitable<void> publish_many(request_context& ctx) {
     auto who = authenticate(ctx, keys_);
-    if (!who) co_return fail(ctx, who.err());
+    if (!who) co_return ctx.reply(fail(ctx, who.err()));
     auto events = core::parse_multi_publish(ctx.req().body(), opts_.max_batch);
-    if (!events) co_return fail(ctx, events.err());
+    if (!events) co_return ctx.reply(fail(ctx, events.err()));
     for (const auto& ev : *events) {
       if (!(*who)->may_publish(ev.stream))
-        co_return fail(
-            ctx, {core::errc::forbidden, "this key may not publish to stream '" + ev.stream + "'"});
+        co_return ctx.reply(fail(
+            ctx, {core::errc::forbidden, "this key may not publish to stream '" + ev.stream + "'"}));
     }
     auto published = co_await feed_.async_publish(std::move(*events));
-    if (!published) co_return fail(ctx, published.err());
+    if (!published) co_return ctx.reply(fail(ctx, published.err()));
     std::string body = R"({"positions":[)";
     for (std::size_t i = 0; i < published->size(); ++i) {
       if (i) body += ',';
       body += std::to_string((*published)[i]->pos);
     }
     body += "]}";
-    co_return http::json_response(bhttp::status::ok, std::move(body));
+    co_return ctx.reply(http::json_response(bhttp::status::ok, std::move(body)));
   }
 
   // Kept small on purpose: this coroutine's frame is held by every parked poll, so the
   // parsing and the rendering live in plain functions and only the request and the outcome
   // cross the wait.
-  net::awaitable<response> poll(request_context& ctx) {
+  net::awaitable<void> poll(request_context& ctx) {
     auto parsed = parse_poll(ctx);
-    if (!parsed) co_return fail(ctx, parsed.err());
+    if (!parsed) co_return ctx.reply(fail(ctx, parsed.err()));
     ctx.release_request();  // a parked poll keeps no headers, target or captures
     parsed->on_wait = [&ctx](std::function<void()> cancel) { ctx.begin_watch(std::move(cancel)); };
     auto outcome = co_await feed_.async_poll(std::move(*parsed));
     const bool client_gone = co_await ctx.end_watch();
-    co_return poll_answer(ctx, outcome, client_gone);
+    co_return ctx.reply(poll_answer(ctx, outcome, client_gone));
   }
 
-  net::awaitable<response> stream_info(request_context& ctx) {
+  net::awaitable<void> stream_info(request_context& ctx) {
     auto who = authenticate(ctx, keys_);
-    if (!who) co_return fail(ctx, who.err());
+    if (!who) co_return ctx.reply(fail(ctx, who.err()));
     auto stream = authorize_stream(ctx, **who, access::read);
-    if (!stream) co_return fail(ctx, stream.err());
+    if (!stream) co_return ctx.reply(fail(ctx, stream.err()));
     auto info = co_await feed_.async_info(*stream);
-    if (!info) co_return fail(ctx, info.err());
-    co_return http::json_response(bhttp::status::ok,
+    if (!info) co_return ctx.reply(fail(ctx, info.err()));
+    co_return ctx.reply(http::json_response(bhttp::status::ok,
                                   R"({"stream":)" +
                                       boost::json::serialize(boost::json::string_view(*stream)) +
                                       R"(,"head":)" + std::to_string(info->head) + R"(,"oldest":)" +
                                       std::to_string(info->oldest) + R"(,"waiters":)" +
-                                      std::to_string(feed_.waiters(*stream)) + "}");
+                                      std::to_string(feed_.waiters(*stream)) + "}"));
   }
 
-  net::awaitable<response> health(request_context&) {
-    co_return http::json_response(
+  net::awaitable<void> health(request_context& ctx) {
+    co_return ctx.reply(http::json_response(
         bhttp::status::ok, R"({"status":"ok","store":")" +
                                std::string(feed_.backing_store().backend_name()) +
-                               R"(","waiters":)" + std::to_string(feed_.total_waiters()) + "}");
+                               R"(","waiters":)" + std::to_string(feed_.total_waiters()) + "}"));
   }
 
  private:
@@ -253,7 +253,7 @@ class handlers {
 void register_routes(http::router& routes, feed::engine& feed, const core::key_ring& keys,
                      options opts) {
   auto h = std::make_shared<handlers>(feed, keys, opts);
-  auto bind = [h](net::awaitable<response> (handlers::*fn)(request_context&)) {
+  auto bind = [h](net::awaitable<void> (handlers::*fn)(request_context&)) {
     return [h, fn](request_context& ctx) { return ((*h).*fn)(ctx); };
   };
   routes.add(bhttp::verb::post, "/v1/streams/{stream}/events", bind(&handlers::publish_one));

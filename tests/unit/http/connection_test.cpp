@@ -16,15 +16,16 @@ class ConnectionTest : public ::testing::Test {
  protected:
   ConnectionTest() {
     routes_.add(
-        bhttp::verb::get, "/hello/{name}", [](request_context& ctx) -> net::awaitable<response> {
-          co_return json_response(bhttp::status::ok, R"({"hello":")" + ctx.param("name") + R"("})");
+        bhttp::verb::get, "/hello/{name}", [](request_context& ctx) -> net::awaitable<void> {
+          co_return ctx.reply(
+              json_response(bhttp::status::ok, R"({"hello":")" + ctx.param("name") + R"("})"));
         });
-    routes_.add(bhttp::verb::post, "/echo", [](request_context& ctx) -> net::awaitable<response> {
-      co_return json_response(bhttp::status::ok, ctx.req().body());
+    routes_.add(bhttp::verb::post, "/echo", [](request_context& ctx) -> net::awaitable<void> {
+      co_return ctx.reply(json_response(bhttp::status::ok, ctx.req().body()));
     });
     // A handler that parks until the client goes away (or a long timer fires).
     routes_.add(bhttp::verb::get, "/park",
-                [this](request_context& ctx) -> net::awaitable<response> {
+                [this](request_context& ctx) -> net::awaitable<void> {
                   auto wait = [this]() -> net::awaitable<int> {
                     net::steady_timer t(ioc_, std::chrono::hours(1));
                     // Like the hub's wait, a cancelled wait answers with a value.
@@ -34,19 +35,23 @@ class ConnectionTest : public ::testing::Test {
                   parked_ = true;
                   auto r = co_await ctx.until_disconnect(wait());
                   saw_disconnect_ = !r.has_value();
-                  co_return json_response(bhttp::status::ok, "{}");
+                  co_return ctx.reply(json_response(bhttp::status::ok, "{}"));
                 });
     // The same through an on_gone hook, as the native poll does: no session cancellation.
     routes_.add(bhttp::verb::get, "/park-hook",
-                [this](request_context& ctx) -> net::awaitable<response> {
+                [this](request_context& ctx) -> net::awaitable<void> {
                   net::steady_timer t(ioc_, std::chrono::hours(1));
                   ctx.begin_watch([&t] { t.cancel(); });
                   parked_timer_ = &t;
                   parked_ = true;
                   auto [ec] = co_await t.async_wait(net::as_tuple(net::use_awaitable));
                   saw_disconnect_ = co_await ctx.end_watch();
-                  co_return json_response(bhttp::status::ok, ec ? R"({"cancelled":true})" : "{}");
+                  co_return ctx.reply(
+                      json_response(bhttp::status::ok, ec ? R"({"cancelled":true})" : "{}"));
                 });
+    // A handler that forgets to answer.
+    routes_.add(bhttp::verb::get, "/silent",
+                [](request_context&) -> net::awaitable<void> { co_return; });
     options_.max_header_bytes = 1024;
     options_.max_body_bytes = 64;
   }
@@ -101,6 +106,15 @@ TEST_F(ConnectionTest, AnswersARoutedRequestWithARequestId) {
   EXPECT_NE(out.find(R"({"hello":"world"})"), std::string::npos);
   EXPECT_EQ(shared_.connections.load(), 0u);
   EXPECT_EQ(shared_.in_flight.load(), 0u);
+}
+
+TEST_F(ConnectionTest, AHandlerThatGivesNoAnswerIsAnswered500AndTheConnectionGoesOn) {
+  auto out = exchange(
+      "GET /silent HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /hello/after HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(out.find("HTTP/1.1 500 "), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("code":"internal")"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"({"hello":"after"})"), std::string::npos) << out;
 }
 
 TEST_F(ConnectionTest, ServesPipelinedKeepAliveRequestsInOrder) {

@@ -2,11 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "http/request_context.hpp"
+
 namespace eventfeed::http {
 namespace {
 
 handler dummy() {
-  return [](request_context&) -> net::awaitable<response> { co_return response{}; };
+  return [](request_context& ctx) -> net::awaitable<void> { co_return ctx.reply(response{}); };
 }
 
 TEST(Router, MatchesLiteralsAndDecodesCaptures) {
