@@ -95,7 +95,7 @@ void serialize_head(const response& res, unsigned version, bool keep_alive, std:
 }
 
 const handler* route(const router& routes, const request& req, route_params& params,
-                     response& res) {
+                     std::unique_ptr<response>& res) {
   std::string_view target = req.target();
   std::string_view path = target.substr(0, target.find('?'));
   auto match = routes.find(req.method(), path);
@@ -103,11 +103,11 @@ const handler* route(const router& routes, const request& req, route_params& par
     params = std::move(match.params);
     return match.h;
   }
-  if (match.path_known)
-    res = routes.render_error(path, bhttp::status::method_not_allowed, "method_not_allowed",
-                              "method not allowed on this path");
-  else
-    res = routes.render_error(path, bhttp::status::not_found, "not_found", "no such endpoint");
+  res = std::make_unique<response>(
+      match.path_known ? routes.render_error(path, bhttp::status::method_not_allowed,
+                                             "method_not_allowed", "method not allowed on this path")
+                       : routes.render_error(path, bhttp::status::not_found, "not_found",
+                                             "no such endpoint"));
   return nullptr;
 }
 
@@ -118,13 +118,9 @@ std::string describe(const request& req) {
   return out;
 }
 
-response handler_failed(const router& routes, std::string_view what, std::string_view id,
-                        const std::exception& e) {
-  spdlog::error("request {} {} failed: {}", id, what, e.what());
-  // The error shape of the path's API: `what` is "METHOD target".
-  std::string_view target = what.substr(std::min(what.find(' ') + 1, what.size()));
-  return routes.render_error(target.substr(0, target.find('?')),
-                             bhttp::status::internal_server_error, "internal", "internal error");
+response handler_failed(const request_context& ctx, std::string_view what, const std::exception& e) {
+  spdlog::error("request {} {} failed: {}", ctx.request_id(), what, e.what());
+  return ctx.error(bhttp::status::internal_server_error, "internal", "internal error");
 }
 
 }  // namespace detail

@@ -96,14 +96,15 @@ void serialize_head(const response& res, unsigned version, bool keep_alive, std:
 
 // The handler for `req` (its captures in `params`), or null with the answer to send instead
 // (404, 405) in `res`.
-const handler* route(const router& routes, const request& req, route_params& params, response& res);
+const handler* route(const router& routes, const request& req, route_params& params,
+                     std::unique_ptr<response>& res);
 
 // "METHOD target", for the access log and error logs.
 std::string describe(const request& req);
 
-// The 500 answer for a handler that threw (logged here with `what`, see describe()).
-response handler_failed(const router& routes, std::string_view what, std::string_view id,
-                        const std::exception& e);
+// The 500 answer for a handler that threw or gave no answer, in the shape of its API; logged
+// here with `what` (see describe()).
+response handler_failed(const request_context& ctx, std::string_view what, const std::exception& e);
 
 template <class Stream>
 void expire_after(Stream& stream, std::chrono::milliseconds d) {
@@ -352,42 +353,44 @@ net::awaitable<void> serve_connection(Stream& stream, connection_shared& shared,
   detail::connection<Stream> io(stream, buffer, std::move(session));
 
   for (;;) {
-    request req;
-    if (!co_await detail::read_request(stream, buffer, shared, req)) co_return;
+    auto req = std::make_unique<request>();
+    if (!co_await detail::read_request(stream, buffer, shared, *req)) co_return;
     const std::string id = shared.make_request_id();
     detail::counted active(shared.in_flight);
     const auto started = std::chrono::steady_clock::now();
     // What the answer and the log need of the request, kept apart: a handler may release the
     // request itself (request_context::release_request) while it waits.
-    const bool wants_keep_alive = req.keep_alive();
-    const unsigned version = req.version();
+    const bool wants_keep_alive = req->keep_alive();
+    const unsigned version = req->version();
     std::string logged;
-    if (o.access_log) logged = detail::describe(req);
+    if (o.access_log) logged = detail::describe(*req);
     detail::expire_never(stream);
-    response res;
+    std::unique_ptr<response> res;
     {
       // Routing and the handler call live here rather than in a helper coroutine: every
       // parked poll holds the frames of its whole call chain, so one frame less is memory
       // saved per waiter.
       route_params params;
-      if (const handler* h = detail::route(shared.routes, req, params, res)) {
+      if (const handler* h = detail::route(shared.routes, *req, params, res)) {
         request_context ctx(req, std::move(params), id, shared.routes, &io, res);
         try {
           co_await (*h)(ctx);
           if (!ctx.replied()) throw std::logic_error("the handler gave no answer");
         } catch (const std::exception& e) {
-          res = detail::handler_failed(shared.routes,
-                                       logged.empty() ? detail::describe(req) : logged, id, e);
+          ctx.reply(detail::handler_failed(
+              ctx, !logged.empty() ? logged : req ? detail::describe(*req) : "(request released)",
+              e));
         }
       }
+      req.reset();
     }
     // A disconnect may have cancelled the handler's wait; the next operations must not see it.
     co_await net::this_coro::reset_cancellation_state();
     co_await net::this_coro::throw_if_cancelled(false);
     const bool keep_alive =
-        wants_keep_alive && res.keep_alive() && !shared.stopping.load(std::memory_order_relaxed);
-    auto [wec, wn] = co_await detail::write_response(stream, res, version, keep_alive, id, o);
-    if (o.access_log) detail::log_access(id, logged, res, wn, started, wec);
+        wants_keep_alive && res->keep_alive() && !shared.stopping.load(std::memory_order_relaxed);
+    auto [wec, wn] = co_await detail::write_response(stream, *res, version, keep_alive, id, o);
+    if (o.access_log) detail::log_access(id, logged, *res, wn, started, wec);
     if (wec || !keep_alive) co_return;
   }
 }

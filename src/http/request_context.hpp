@@ -10,6 +10,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,11 +47,14 @@ class request_context {
  public:
   // `io` may be null (a handler called without a connection, in tests): until_disconnect then
   // simply runs the work.
-  // The handler's answer goes into `answer` (see reply()).
-  request_context(request& req, route_params params, std::string_view request_id,
-                  const router& routes, connection_io* io, response& answer);
+  // `req` is owned by the caller and freed by release_request(); the handler's answer is put
+  // into `answer` by reply(). Both live on the heap, not in the connection's frame: a parked
+  // poll holds neither a request nor an answer while it waits.
+  request_context(std::unique_ptr<request>& req, route_params params, std::string_view request_id,
+                  const router& routes, connection_io* io, std::unique_ptr<response>& answer);
 
-  const request& req() const noexcept { return req_; }
+  // The request; not after release_request().
+  const request& req() const noexcept { return *req_; }
   std::string_view path() const noexcept { return path_; }
   std::string_view request_id() const noexcept { return request_id_; }
   const route_params& params() const noexcept { return params_; }
@@ -63,19 +67,22 @@ class request_context {
 
   // The answer to send. A later reply replaces an earlier one.
   void reply(response r) {
-    answer_ = std::move(r);
-    replied_ = true;
+    if (answer_)
+      *answer_ = std::move(r);
+    else
+      answer_ = std::make_unique<response>(std::move(r));
   }
-  bool replied() const noexcept { return replied_; }
+  bool replied() const noexcept { return answer_ != nullptr; }
 
   // An error response in the shape of the API owning this path.
   response error(bhttp::status status, std::string_view code, std::string_view message) const {
     return router::render_with(renderer_, status, code, message);
   }
 
-  // The handler has read all it needs of the request: its headers, target and captures are
-  // freed now rather than when the answer is written, so a parked long-poll does not hold
-  // them. Afterwards only error(), request_id() and the watch may be used.
+  // The handler has read all it needs of the request: the request (headers, target, body) and
+  // the captures are freed now rather than when the answer is written, so a parked long-poll
+  // does not hold them. Afterwards only error(), reply(), request_id() and the watch may be
+  // used.
   void release_request();
 
   // Watches for the client leaving while the handler waits: between the two calls, a
@@ -100,14 +107,13 @@ class request_context {
   }
 
  private:
-  request& req_;
+  std::unique_ptr<request>& req_;
   route_params params_;
   const error_renderer* renderer_;
   std::string_view request_id_;
   const router& routes_;
   connection_io* io_;
-  response& answer_;
-  bool replied_ = false;
+  std::unique_ptr<response>& answer_;
   std::string_view path_;
   std::string_view query_;
 };
