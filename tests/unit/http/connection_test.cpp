@@ -49,6 +49,17 @@ class ConnectionTest : public ::testing::Test {
                   co_return ctx.reply(
                       json_response(bhttp::status::ok, ec ? R"({"cancelled":true})" : "{}"));
                 });
+    // A handler of an API with its own error shape that fails after releasing its request.
+    routes_.set_error_renderer("/dialect/", [](bhttp::status st, std::string_view code,
+                                               std::string_view) {
+      return json_response(st, R"({"result":"error","code":")" + std::string(code) + R"("})");
+    });
+    routes_.add(bhttp::verb::get, "/dialect/fails",
+                [](request_context& ctx) -> net::awaitable<void> {
+                  ctx.release_request();
+                  throw std::runtime_error("boom");
+                  co_return;
+                });
     // A handler that forgets to answer.
     routes_.add(bhttp::verb::get, "/silent",
                 [](request_context&) -> net::awaitable<void> { co_return; });
@@ -115,6 +126,12 @@ TEST_F(ConnectionTest, AHandlerThatGivesNoAnswerIsAnswered500AndTheConnectionGoe
   EXPECT_NE(out.find("HTTP/1.1 500 "), std::string::npos) << out;
   EXPECT_NE(out.find(R"("code":"internal")"), std::string::npos) << out;
   EXPECT_NE(out.find(R"({"hello":"after"})"), std::string::npos) << out;
+}
+
+TEST_F(ConnectionTest, AHandlerThatThrowsAfterReleasingItsRequestAnswersInItsApisShape) {
+  auto out = exchange("GET /dialect/fails HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(out.find("HTTP/1.1 500 "), std::string::npos) << out;
+  EXPECT_NE(out.find(R"({"result":"error","code":"internal"})"), std::string::npos) << out;
 }
 
 TEST_F(ConnectionTest, ServesPipelinedKeepAliveRequestsInOrder) {
