@@ -13,6 +13,8 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <pthread.h>
+
 #include <cstdio>
 #include <random>
 
@@ -115,9 +117,14 @@ void server::start() {
                 net::detached);
   for (std::size_t i = 0; i < contexts_.size(); ++i)
     net::co_spawn(*contexts_[i], sweep_loop(*shared_, *deadlines_[i]), net::detached);
-  for (auto& ctx : contexts_) {
-    work_.push_back(net::make_work_guard(*ctx));
-    threads_.emplace_back([c = ctx.get()] { c->run(); });
+  for (std::size_t i = 0; i < contexts_.size(); ++i) {
+    work_.push_back(net::make_work_guard(*contexts_[i]));
+    threads_.emplace_back([c = contexts_[i].get(), i] {
+      // Named for top -H, perf and gdb: "ef-io-0", "ef-io-1", ... (at most 15 characters).
+      const std::string name = "ef-io-" + std::to_string(i);
+      pthread_setname_np(pthread_self(), name.c_str());
+      c->run();
+    });
   }
 }
 

@@ -1,6 +1,7 @@
 #include "store/sqlite/sqlite_store.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -112,9 +113,16 @@ sqlite_store::sqlite_store(options opts, const core::clock* clock)
     if (lock_fd_ >= 0) ::close(lock_fd_);
     throw;
   }
-  writer_ = std::thread([this] { writer_loop(); });
+  // Threads are named for top -H, perf and gdb.
+  writer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ef-sqlite-write");
+    writer_loop();
+  });
   for (std::size_t i = 0; i < opts_.reader_threads; ++i)
-    readers_.emplace_back([this, i] { reader_loop(i); });
+    readers_.emplace_back([this, i] {
+      pthread_setname_np(pthread_self(), "ef-sqlite-read");
+      reader_loop(i);
+    });
 }
 
 sqlite_store::~sqlite_store() {
