@@ -29,6 +29,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -328,10 +329,20 @@ net::awaitable<std::tuple<beast::error_code, std::size_t>> write_response(
     const server_options& o) {
   std::string head;
   serialize_head(res, version, keep_alive, id, o, head);
+  const std::array<net::const_buffer, 2> buffers{net::buffer(head), net::buffer(res.body())};
+  std::size_t written = 0;
+  if constexpr (requires(beast::error_code& ec) { stream.try_write_some(buffers, ec); }) {
+    // Most answers fit the socket's send buffer: written here, without an async operation.
+    beast::error_code ec;
+    written = stream.try_write_some(buffers, ec);
+    if (ec && ec != net::error::would_block) co_return std::tuple{ec, written};
+    if (written == beast::buffer_bytes(buffers)) co_return std::tuple{beast::error_code{}, written};
+  }
+  beast::buffers_suffix<std::array<net::const_buffer, 2>> rest(buffers);
+  rest.consume(written);
   expire_after(stream, o.write_timeout);
-  co_return co_await net::async_write(
-      stream, std::array<net::const_buffer, 2>{net::buffer(head), net::buffer(res.body())},
-      net::as_tuple(net::use_awaitable));
+  auto [ec, n] = co_await net::async_write(stream, rest, net::as_tuple(net::use_awaitable));
+  co_return std::tuple{ec, written + n};
 }
 
 }  // namespace detail

@@ -101,6 +101,17 @@ class timed_socket {
     return socket_.async_write_some(buffers, std::forward<Token>(token));
   }
 
+  // Writes what the kernel takes right now, never waiting: the bytes written, with
+  // `would_block` if it took none. A response of a few hundred bytes almost always goes in
+  // whole, and then costs no asynchronous operation: no handler allocation, no completion
+  // through the executor's queue.
+  template <class ConstBuffers>
+  std::size_t try_write_some(const ConstBuffers& buffers, boost::system::error_code& ec) {
+    if (!socket_.non_blocking()) socket_.non_blocking(true, ec);  // once; async ops unaffected
+    if (ec) return 0;
+    return socket_.write_some(buffers, ec);
+  }
+
  private:
   friend class deadline_list;
   net::ip::tcp::socket socket_;

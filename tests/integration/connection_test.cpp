@@ -121,6 +121,62 @@ TEST_F(SlowClients, StalledBodyIsClosedAfterTheReadTimeoutAndPublishesNothing) {
   EXPECT_EQ(info.body, R"({"stream":"room:slow","head":0,"oldest":0,"waiters":0})");
 }
 
+// Answers far larger than the socket buffers: the first write takes what the kernel accepts at
+// once and the rest goes out asynchronously, within write_timeout.
+class LargeAnswers : public SlowClients {
+ protected:
+  void SetUp() override {
+    start_server(test_config("write_timeout = 1\n"));
+    // 1,000 events of about 8 KB: an 8 MB answer to one poll, twice what the kernel lets a
+    // socket buffer on this machine (net.ipv4.tcp_wmem's maximum is 4 MiB).
+    const std::string pad(8000, 'x');
+    for (int batch = 0; batch < 10; ++batch) {
+      std::string body = R"({"events":[)";
+      for (int i = 0; i < 100; ++i) {
+        if (i) body += ',';
+        body += R"({"type":"big","data":{"n":)" + std::to_string(batch * 100 + i) +
+                R"(,"pad":")" + pad + R"("}})";
+      }
+      body += "]}";
+      ASSERT_EQ(client_->post("/v1/streams/room:big/events", body, bearer()).status, 200u);
+    }
+    baseline_ = server_->open_sockets();  // the listener and client_'s keep-alive connection
+  }
+
+  std::string request() const {
+    return "GET /v1/streams/room:big/events?after=0&limit=1000&timeout=0 HTTP/1.1\r\nHost: t\r\n"
+           "Authorization: Bearer " +
+           std::string(publisher_key) + "\r\nConnection: close\r\n\r\n";
+  }
+};
+
+TEST_F(LargeAnswers, ArriveWholeAndInOrderOverASmallReceiveWindow) {
+  raw_connection conn(server_->port(), 4096);
+  ASSERT_TRUE(conn.send(request()));
+  auto got = conn.read_until_closed(20s);
+  EXPECT_TRUE(got.closed);
+  auto replies = parse_replies(got.data);
+  ASSERT_EQ(replies.size(), 1u) << got.data.substr(0, 300);
+  ASSERT_EQ(replies[0].status, 200u) << replies[0];
+  const auto answer = replies[0].json();
+  const auto& events = answer.at("events").as_array();
+  ASSERT_EQ(events.size(), 1000u);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const auto& data = events[i].at("data");
+    ASSERT_EQ(data.at("n").to_number<std::size_t>(), i);
+    ASSERT_EQ(data.at("pad").as_string().size(), 8000u);
+  }
+}
+
+TEST_F(LargeAnswers, AClientThatStopsReadingIsClosedAfterTheWriteTimeout) {
+  raw_connection conn(server_->port(), 4096);
+  ASSERT_TRUE(conn.send(request()));
+  ASSERT_TRUE(wait_sockets(1));
+  // Nothing is read: the answer cannot be written, and the connection goes after write_timeout
+  // (1 s) plus a sweep.
+  EXPECT_TRUE(wait_sockets(0)) << "a client that never reads kept its connection";
+}
+
 TEST_F(SlowClients, IdleKeepAliveConnectionIsClosedAfterTheIdleTimeout) {
   ASSERT_EQ(client_->get("/healthz").status, 200u);
   const auto start = clock_type::now();

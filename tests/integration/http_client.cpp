@@ -280,9 +280,11 @@ void request_swarm::abort(std::size_t i) {
 
 // ---------------------------------------------------------------------------------------------
 
-raw_connection::raw_connection(unsigned short port) {
+raw_connection::raw_connection(unsigned short port, int receive_buffer) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  if (receive_buffer > 0)
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);

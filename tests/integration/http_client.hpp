@@ -151,7 +151,9 @@ class raw_connection {
     std::chrono::milliseconds elapsed{0};
   };
 
-  explicit raw_connection(unsigned short port);
+  // `receive_buffer` > 0 sets SO_RCVBUF before connecting: a small one makes the server's
+  // writes of a large answer partial while the client does not read.
+  explicit raw_connection(unsigned short port, int receive_buffer = 0);
   ~raw_connection();
   raw_connection(const raw_connection&) = delete;
   raw_connection& operator=(const raw_connection&) = delete;
