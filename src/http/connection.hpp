@@ -193,6 +193,12 @@ class connection final : public connection_io {
     start_read();
   }
 
+  // A watch is on: started, deferred, or holding a byte for the next request. The request
+  // loop ends any watch a handler left on (one that threw, say) before it reads again.
+  bool watching() const noexcept {
+    return watch_ && (watch_->pending || watch_->deferred || watch_->has_byte);
+  }
+
   net::awaitable<bool> stop_watch() override {
     if (!watch_) co_return false;
     if (watch_->deferred) {  // never started: nothing to cancel
@@ -227,7 +233,6 @@ class connection final : public connection_io {
   }
 
   void start_read() {
-    watch_->pending = true;
     stream_.async_read_some(
         net::buffer(&watch_->byte, 1),
         net::bind_allocator(
@@ -245,6 +250,9 @@ class connection final : public connection_io {
                       w->session->emit(net::cancellation_type::terminal);
                   }
                 })));
+    // Set once the read is started (if starting it throws, no read is pending); its handler
+    // never runs inline, so it cannot have cleared this already.
+    watch_->pending = true;
   }
 
   Stream& stream_;
@@ -395,11 +403,15 @@ net::awaitable<void> serve_connection(Stream& stream, connection_shared& shared,
       }
       req.reset();
     }
+    // A handler that ended without ending its watch (it threw, say) must not leave a read on
+    // the socket that would take the first byte of the next request.
+    bool peer_gone = false;
+    if (io.watching()) peer_gone = co_await io.stop_watch();
     // A disconnect may have cancelled the handler's wait; the next operations must not see it.
     co_await net::this_coro::reset_cancellation_state();
     co_await net::this_coro::throw_if_cancelled(false);
-    const bool keep_alive =
-        wants_keep_alive && res->keep_alive() && !shared.stopping.load(std::memory_order_relaxed);
+    const bool keep_alive = wants_keep_alive && res->keep_alive() && !peer_gone &&
+                            !shared.stopping.load(std::memory_order_relaxed);
     auto [wec, wn] = co_await detail::write_response(stream, *res, version, keep_alive, id, o);
     if (o.access_log) detail::log_access(id, logged, *res, wn, started, wec);
     if (wec || !keep_alive) co_return;

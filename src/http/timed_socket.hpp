@@ -139,7 +139,14 @@ inline std::size_t deadline_list::sweep(std::chrono::steady_clock::time_point no
   for (timed_socket* next = head_; next;) {
     timed_socket* s = next;
     next = s->next_;  // (a deferred action starts an operation; it never destroys a socket)
-    if (s->due_fn_ && s->due_at_ <= now) std::exchange(s->due_fn_, nullptr)(s->due_arg_);
+    if (s->due_fn_ && s->due_at_ <= now) {
+      // An action that throws (out of memory starting a read) is dropped: the sweep must go on
+      // for every other socket of this thread.
+      try {
+        std::exchange(s->due_fn_, nullptr)(s->due_arg_);
+      } catch (...) {
+      }
+    }
     if (s->deadline_ > now) continue;
     boost::system::error_code ignored;
     s->socket_.close(ignored);  // the pending operation completes with operation_aborted
