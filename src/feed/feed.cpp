@@ -147,8 +147,8 @@ net::awaitable<core::result<engine::scan>> engine::read_matching(const poll_requ
   }
 }
 
-net::awaitable<void> engine::read_matching_into(const poll_request& request,
-                                               core::position after, core::result<scan>& out) {
+net::awaitable<void> engine::read_matching_into(const poll_request& request, core::position after,
+                                                core::result<scan>& out) {
   out = co_await read_matching(request, after);
 }
 

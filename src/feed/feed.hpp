@@ -112,7 +112,8 @@ class engine {
   // async_poll keeps only the awaitable<void> or the small result it gets back.
   net::awaitable<void> read_matching_into(const poll_request& request, core::position after,
                                           core::result<scan>& out);
-  net::awaitable<core::result<core::position>> highest_head(const std::vector<std::string>& streams);
+  net::awaitable<core::result<core::position>> highest_head(
+      const std::vector<std::string>& streams);
   // read_matching's answer when it needs no waiting: one stream, in the store's memory, one
   // chunk. Fills `out` and returns true, or returns false (call read_matching; `out` may have
   // been written). An out-parameter rather than an optional: the caller is the poll coroutine,

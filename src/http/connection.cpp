@@ -20,9 +20,9 @@ namespace detail {
 
 void log_access(std::string_view id, std::string_view what, const response& res, std::size_t bytes,
                 std::chrono::steady_clock::time_point started, beast::error_code write_error) {
-  const auto us =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)
-          .count();
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
   spdlog::info("{} {} {} {} {}us{}", id, what, static_cast<unsigned>(res.result_int()), bytes, us,
                write_error ? " write failed: " + write_error.message() : "");
 }
@@ -104,10 +104,10 @@ const handler* route(const router& routes, const request& req, route_params& par
     return match.h;
   }
   res = std::make_unique<response>(
-      match.path_known ? routes.render_error(path, bhttp::status::method_not_allowed,
-                                             "method_not_allowed", "method not allowed on this path")
-                       : routes.render_error(path, bhttp::status::not_found, "not_found",
-                                             "no such endpoint"));
+      match.path_known
+          ? routes.render_error(path, bhttp::status::method_not_allowed, "method_not_allowed",
+                                "method not allowed on this path")
+          : routes.render_error(path, bhttp::status::not_found, "not_found", "no such endpoint"));
   return nullptr;
 }
 
@@ -118,7 +118,8 @@ std::string describe(const request& req) {
   return out;
 }
 
-response handler_failed(const request_context& ctx, std::string_view what, const std::exception& e) {
+response handler_failed(const request_context& ctx, std::string_view what,
+                        const std::exception& e) {
   spdlog::error("request {} {} failed: {}", ctx.request_id(), what, e.what());
   return ctx.error(bhttp::status::internal_server_error, "internal", "internal error");
 }

@@ -152,7 +152,7 @@ inline constexpr std::chrono::milliseconds watch_delay{200};
 
 template <class Stream>
 class connection final : public connection_io {
-  static constexpr bool can_defer = requires(Stream& s) {
+  static constexpr bool can_defer = requires(Stream & s) {
     s.defer(std::chrono::steady_clock::now(), static_cast<void (*)(void*)>(nullptr), nullptr);
     s.cancel_defer();
   };
@@ -309,7 +309,8 @@ net::awaitable<bool> read_request(Stream& stream, beast::flat_buffer& buffer,
   auto [ec, n] =
       co_await bhttp::async_read_header(stream, buffer, parser, net::as_tuple(net::use_awaitable));
   if (!ec && !parser.is_done()) {
-    if (parser.get()[bhttp::field::expect] == "100-continue") ec = co_await write_continue(stream, o);
+    if (parser.get()[bhttp::field::expect] == "100-continue")
+      ec = co_await write_continue(stream, o);
     if (!ec) {
       expire_after(stream, o.read_timeout);
       std::tie(ec, n) =
@@ -339,7 +340,7 @@ net::awaitable<std::tuple<beast::error_code, std::size_t>> write_response(
   serialize_head(res, version, keep_alive, id, o, head);
   const std::array<net::const_buffer, 2> buffers{net::buffer(head), net::buffer(res.body())};
   std::size_t written = 0;
-  if constexpr (requires(beast::error_code& ec) { stream.try_write_some(buffers, ec); }) {
+  if constexpr (requires(beast::error_code & ec) { stream.try_write_some(buffers, ec); }) {
     // Most answers fit the socket's send buffer: written here, without an async operation.
     beast::error_code ec;
     written = stream.try_write_some(buffers, ec);
@@ -396,9 +397,11 @@ net::awaitable<void> serve_connection(Stream& stream, connection_shared& shared,
           co_await (*h)(ctx);
           if (!ctx.replied()) throw std::logic_error("the handler gave no answer");
         } catch (const std::exception& e) {
-          ctx.reply(detail::handler_failed(
-              ctx, !logged.empty() ? logged : req ? detail::describe(*req) : "(request released)",
-              e));
+          ctx.reply(detail::handler_failed(ctx,
+                                           !logged.empty() ? logged
+                                           : req           ? detail::describe(*req)
+                                                           : "(request released)",
+                                           e));
         }
       }
       req.reset();

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -13,7 +14,6 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <pthread.h>
 
 #include <cstdio>
 #include <random>

@@ -134,8 +134,8 @@ class LargeAnswers : public SlowClients {
       std::string body = R"({"events":[)";
       for (int i = 0; i < 100; ++i) {
         if (i) body += ',';
-        body += R"({"type":"big","data":{"n":)" + std::to_string(batch * 100 + i) +
-                R"(,"pad":")" + pad + R"("}})";
+        body += R"({"type":"big","data":{"n":)" + std::to_string(batch * 100 + i) + R"(,"pad":")" +
+                pad + R"("}})";
       }
       body += "]}";
       ASSERT_EQ(client_->post("/v1/streams/room:big/events", body, bearer()).status, 200u);

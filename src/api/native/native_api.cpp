@@ -181,9 +181,9 @@ class handlers {
     if (!events) co_return ctx.reply(fail(ctx, events.err()));
     auto published = co_await feed_.async_publish(std::move(*events));
     if (!published) co_return ctx.reply(fail(ctx, published.err()));
-    co_return ctx.reply(http::json_response(bhttp::status::ok,
-                                  R"({"first":)" + std::to_string(published->front()->pos) +
-                                      R"(,"last":)" + std::to_string(published->back()->pos) + "}"));
+    co_return ctx.reply(http::json_response(
+        bhttp::status::ok, R"({"first":)" + std::to_string(published->front()->pos) +
+                               R"(,"last":)" + std::to_string(published->back()->pos) + "}"));
   }
 
   net::awaitable<void> publish_many(request_context& ctx) {
@@ -193,8 +193,8 @@ class handlers {
     if (!events) co_return ctx.reply(fail(ctx, events.err()));
     for (const auto& ev : *events) {
       if (!(*who)->may_publish(ev.stream))
-        co_return ctx.reply(fail(
-            ctx, {core::errc::forbidden, "this key may not publish to stream '" + ev.stream + "'"}));
+        co_return ctx.reply(fail(ctx, {core::errc::forbidden,
+                                       "this key may not publish to stream '" + ev.stream + "'"}));
     }
     auto published = co_await feed_.async_publish(std::move(*events));
     if (!published) co_return ctx.reply(fail(ctx, published.err()));
@@ -227,12 +227,12 @@ class handlers {
     if (!stream) co_return ctx.reply(fail(ctx, stream.err()));
     auto info = co_await feed_.async_info(*stream);
     if (!info) co_return ctx.reply(fail(ctx, info.err()));
-    co_return ctx.reply(http::json_response(bhttp::status::ok,
-                                  R"({"stream":)" +
-                                      boost::json::serialize(boost::json::string_view(*stream)) +
-                                      R"(,"head":)" + std::to_string(info->head) + R"(,"oldest":)" +
-                                      std::to_string(info->oldest) + R"(,"waiters":)" +
-                                      std::to_string(feed_.waiters(*stream)) + "}"));
+    co_return ctx.reply(http::json_response(
+        bhttp::status::ok, R"({"stream":)" +
+                               boost::json::serialize(boost::json::string_view(*stream)) +
+                               R"(,"head":)" + std::to_string(info->head) + R"(,"oldest":)" +
+                               std::to_string(info->oldest) + R"(,"waiters":)" +
+                               std::to_string(feed_.waiters(*stream)) + "}"));
   }
 
   net::awaitable<void> health(request_context& ctx) {

@@ -24,19 +24,18 @@ class ConnectionTest : public ::testing::Test {
       co_return ctx.reply(json_response(bhttp::status::ok, ctx.req().body()));
     });
     // A handler that parks until the client goes away (or a long timer fires).
-    routes_.add(bhttp::verb::get, "/park",
-                [this](request_context& ctx) -> net::awaitable<void> {
-                  auto wait = [this]() -> net::awaitable<int> {
-                    net::steady_timer t(ioc_, std::chrono::hours(1));
-                    // Like the hub's wait, a cancelled wait answers with a value.
-                    auto [ec] = co_await t.async_wait(net::as_tuple(net::use_awaitable));
-                    co_return ec ? 0 : 1;
-                  };
-                  parked_ = true;
-                  auto r = co_await ctx.until_disconnect(wait());
-                  saw_disconnect_ = !r.has_value();
-                  co_return ctx.reply(json_response(bhttp::status::ok, "{}"));
-                });
+    routes_.add(bhttp::verb::get, "/park", [this](request_context& ctx) -> net::awaitable<void> {
+      auto wait = [this]() -> net::awaitable<int> {
+        net::steady_timer t(ioc_, std::chrono::hours(1));
+        // Like the hub's wait, a cancelled wait answers with a value.
+        auto [ec] = co_await t.async_wait(net::as_tuple(net::use_awaitable));
+        co_return ec ? 0 : 1;
+      };
+      parked_ = true;
+      auto r = co_await ctx.until_disconnect(wait());
+      saw_disconnect_ = !r.has_value();
+      co_return ctx.reply(json_response(bhttp::status::ok, "{}"));
+    });
     // The same through an on_gone hook, as the native poll does: no session cancellation.
     routes_.add(bhttp::verb::get, "/park-hook",
                 [this](request_context& ctx) -> net::awaitable<void> {
@@ -50,10 +49,10 @@ class ConnectionTest : public ::testing::Test {
                       json_response(bhttp::status::ok, ec ? R"({"cancelled":true})" : "{}"));
                 });
     // A handler of an API with its own error shape that fails after releasing its request.
-    routes_.set_error_renderer("/dialect/", [](bhttp::status st, std::string_view code,
-                                               std::string_view) {
-      return json_response(st, R"({"result":"error","code":")" + std::string(code) + R"("})");
-    });
+    routes_.set_error_renderer(
+        "/dialect/", [](bhttp::status st, std::string_view code, std::string_view) {
+          return json_response(st, R"({"result":"error","code":")" + std::string(code) + R"("})");
+        });
     routes_.add(bhttp::verb::get, "/dialect/fails",
                 [](request_context& ctx) -> net::awaitable<void> {
                   ctx.release_request();
@@ -362,7 +361,8 @@ TEST_F(ConnectionTest, AWatchLeftOnByAHandlerThatThrewIsEndedBeforeTheNextReques
   std::string first = "GET /watch-then-throw HTTP/1.1\r\nHost: x\r\n\r\n";
   client.write_some(net::buffer(first));
   bool done = false;
-  net::co_spawn(ioc_, serve_connection(server, shared_), [&done](std::exception_ptr) { done = true; });
+  net::co_spawn(ioc_, serve_connection(server, shared_),
+                [&done](std::exception_ptr) { done = true; });
   ioc_.poll();  // the handler throws and the 500 goes out; the loop waits for the next request
   EXPECT_FALSE(done);
   EXPECT_FALSE(server.deferred()) << "the thrown handler's watch is still set to start";
