@@ -411,9 +411,9 @@ int run_load(const run_options& o, const protocol& proto) {
           ? static_cast<double>(server_cpu_ns) / 1e3 / static_cast<double>(sum.deliveries)
           : -1.0;
   // Per poll the server really held: when not all parked, the count it gave at the time.
-  const std::size_t parked =
-      obs.all_parked ? o.subscribers
-                     : obs.parked_peak - std::min(obs.parked_peak, obs.baseline_parked);
+  const std::size_t parked = obs.all_parked
+                                 ? o.subscribers
+                                 : obs.parked_peak - std::min(obs.parked_peak, obs.baseline_parked);
   const bool rss_known = obs.rss_idle_kib >= 0 && obs.rss_parked_kib >= 0 && parked > 0;
   const double rss_per_poll_bytes =
       rss_known ? static_cast<double>(obs.rss_parked_kib - obs.rss_idle_kib) * 1024.0 /

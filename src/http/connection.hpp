@@ -271,6 +271,31 @@ net::awaitable<beast::error_code> write_continue(Stream& stream, const server_op
   co_return ec;
 }
 
+// Writes `res` (head built by serialize_head, then the body: one gather write) within
+// `write_timeout`. Its own coroutine so that the head and the write operation's state are not
+// part of serve_connection's frame, which a parked poll holds.
+template <class Stream>
+net::awaitable<std::tuple<beast::error_code, std::size_t>> write_response(
+    Stream& stream, const response& res, unsigned version, bool keep_alive, std::string_view id,
+    const server_options& o) {
+  std::string head;
+  serialize_head(res, version, keep_alive, id, o, head);
+  const std::array<net::const_buffer, 2> buffers{net::buffer(head), net::buffer(res.body())};
+  std::size_t written = 0;
+  if constexpr (requires(beast::error_code & ec) { stream.try_write_some(buffers, ec); }) {
+    // Most answers fit the socket's send buffer: written here, without an async operation.
+    beast::error_code ec;
+    written = stream.try_write_some(buffers, ec);
+    if (ec && ec != net::error::would_block) co_return std::tuple{ec, written};
+    if (written == beast::buffer_bytes(buffers)) co_return std::tuple{beast::error_code{}, written};
+  }
+  beast::buffers_suffix<std::array<net::const_buffer, 2>> rest(buffers);
+  rest.consume(written);
+  expire_after(stream, o.write_timeout);
+  auto [ec, n] = co_await net::async_write(stream, rest, net::as_tuple(net::use_awaitable));
+  co_return std::tuple{ec, written + n};
+}
+
 // Answers a request that could not be read (431, 413, 400) if there is anyone to answer.
 template <class Stream>
 net::awaitable<void> answer_read_failure(Stream& stream, connection_shared& shared,
@@ -283,11 +308,7 @@ net::awaitable<void> answer_read_failure(Stream& stream, connection_shared& shar
   std::string_view target = parser.is_header_done() ? parser.get().target() : "/";
   std::string_view path = target.substr(0, target.find('?'));
   auto res = shared.routes.render_error(path, failure->status, failure->code, failure->message);
-  std::string head;
-  serialize_head(res, 11, false, id, o, head);
-  expire_after(stream, o.write_timeout);
-  co_await net::async_write(stream, std::array{net::buffer(head), net::buffer(res.body())},
-                            net::as_tuple(net::use_awaitable));
+  co_await write_response(stream, res, 11, false, id, o);
   if (o.access_log)
     spdlog::info("{} - - {} {} rejected: {}", id, static_cast<unsigned>(failure->status),
                  res.body().size(), ec.message());
@@ -328,31 +349,6 @@ net::awaitable<bool> read_request(Stream& stream, beast::flat_buffer& buffer,
 // One access-log line. A plain function: its temporaries stay off the coroutine frame.
 void log_access(std::string_view id, std::string_view what, const response& res, std::size_t bytes,
                 std::chrono::steady_clock::time_point started, beast::error_code write_error);
-
-// Writes `res` (head built by serialize_head, then the body: one gather write) within
-// `write_timeout`. Its own coroutine so that the head and the write operation's state are not
-// part of serve_connection's frame, which a parked poll holds.
-template <class Stream>
-net::awaitable<std::tuple<beast::error_code, std::size_t>> write_response(
-    Stream& stream, const response& res, unsigned version, bool keep_alive, std::string_view id,
-    const server_options& o) {
-  std::string head;
-  serialize_head(res, version, keep_alive, id, o, head);
-  const std::array<net::const_buffer, 2> buffers{net::buffer(head), net::buffer(res.body())};
-  std::size_t written = 0;
-  if constexpr (requires(beast::error_code & ec) { stream.try_write_some(buffers, ec); }) {
-    // Most answers fit the socket's send buffer: written here, without an async operation.
-    beast::error_code ec;
-    written = stream.try_write_some(buffers, ec);
-    if (ec && ec != net::error::would_block) co_return std::tuple{ec, written};
-    if (written == beast::buffer_bytes(buffers)) co_return std::tuple{beast::error_code{}, written};
-  }
-  beast::buffers_suffix<std::array<net::const_buffer, 2>> rest(buffers);
-  rest.consume(written);
-  expire_after(stream, o.write_timeout);
-  auto [ec, n] = co_await net::async_write(stream, rest, net::as_tuple(net::use_awaitable));
-  co_return std::tuple{ec, written + n};
-}
 
 }  // namespace detail
 
