@@ -85,10 +85,13 @@ void BM_PollHandler(benchmark::State& state) {
   eventfeed::core::system_clock clock;
   eventfeed::store::memory::memory_store store({}, &clock);
   eventfeed::feed::engine feed(store, clock);
-  eventfeed::core::key_ring keys;
-  keys.add("bench-key-0001", eventfeed::core::principal{"bench",
-                                                        {eventfeed::core::stream_pattern("*")},
-                                                        {eventfeed::core::stream_pattern("*")}});
+  auto ring = std::make_shared<eventfeed::api::common::key_ring>();
+  eventfeed::core::principal bench_key;
+  bench_key.name = "bench";
+  bench_key.publish.emplace_back("*");
+  bench_key.read.emplace_back("*");
+  ring->add("bench-key-0001", std::move(bench_key));
+  eventfeed::api::common::key_directory keys(ring);
   eventfeed::http::router routes;
   eventfeed::api::native::register_routes(routes, feed, keys);
 

@@ -1,7 +1,7 @@
 // bench/publish_bench.cpp: parsing publish bodies (core/publish.hpp), which every
 // POST /v1/streams/{s}/events pays before the store sees the events: JSON parse, validation,
 // and re-serialising `data` to compact text.
-#include "core/publish.hpp"
+#include "api/native/publish_body.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -28,7 +28,7 @@ std::string batch_body(std::size_t events) {
 void BM_ParsePublishOne(benchmark::State& state) {
   const std::string body = one_event_body(static_cast<std::size_t>(state.range(0)));
   for (auto _ : state) {
-    auto r = eventfeed::core::parse_stream_publish("room:bench", body);
+    auto r = eventfeed::api::native::parse_stream_publish("room:bench", body);
     if (!r) state.SkipWithError("parse failed");
     benchmark::DoNotOptimize(r);
   }
@@ -39,7 +39,7 @@ BENCHMARK(BM_ParsePublishOne)->ArgName("text_bytes")->Arg(16)->Arg(1024);
 void BM_ParsePublishBatch(benchmark::State& state) {
   const std::string body = batch_body(static_cast<std::size_t>(state.range(0)));
   for (auto _ : state) {
-    auto r = eventfeed::core::parse_stream_publish("room:bench", body);
+    auto r = eventfeed::api::native::parse_stream_publish("room:bench", body);
     if (!r) state.SkipWithError("parse failed");
     benchmark::DoNotOptimize(r);
   }

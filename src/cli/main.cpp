@@ -74,15 +74,14 @@ struct serve_args {
 const std::vector<std::string> store_backends = {"sqlite", "memory"};
 
 int run_serve(const serve_args& args) {
-  eventfeed::server::config cfg;
-  if (!args.config_path.empty()) {
-    auto loaded = eventfeed::server::load_config(args.config_path);
-    if (!loaded) {
-      std::fprintf(stderr, "eventfeed: %s\n", loaded.err().message.c_str());
-      return exit_usage;
-    }
-    cfg = std::move(*loaded);
+  // Without a file, the defaults (every dialect with its default settings and no keys).
+  auto loaded = args.config_path.empty() ? eventfeed::server::parse_config("", "(defaults)")
+                                         : eventfeed::server::load_config(args.config_path);
+  if (!loaded) {
+    std::fprintf(stderr, "eventfeed: %s\n", loaded.err().message.c_str());
+    return exit_usage;
   }
+  eventfeed::server::config cfg = std::move(*loaded);
   if (!args.listen.empty()) {
     auto hp = eventfeed::server::parse_listen(args.listen);
     if (!hp) {

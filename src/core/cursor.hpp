@@ -1,4 +1,6 @@
-// core/cursor.hpp: "I have seen everything up to position N", and the native API's spelling.
+// core/cursor.hpp: "I have seen everything up to position N". Each dialect has its own spelling
+// of a cursor (native `after`, Zulip's `last_event_id`, Box's `stream_position`, `i=`) and
+// parses it into this.
 #pragma once
 
 #include <string_view>
@@ -21,10 +23,6 @@ struct cursor {
   static cursor now() noexcept { return {kind::now, 0}; }
   static cursor after_position(position p) noexcept { return {kind::after, p}; }
 };
-
-// Parses the native `after` parameter: absent/empty → oldest, "now" → now, else a decimal
-// position (no sign, no spaces, fits 64 bits).
-result<cursor> parse_native_cursor(std::string_view text);
 
 // Parses a decimal unsigned 64-bit integer; rejects signs, spaces, empty and overflow.
 bool parse_u64(std::string_view text, std::uint64_t& out) noexcept;

@@ -18,6 +18,8 @@ std::string_view to_string(errc code) noexcept {
       return "forbidden";
     case errc::not_found:
       return "not_found";
+    case errc::rate_limited:
+      return "rate_limited";
     case errc::unavailable:
       return "unavailable";
     case errc::shutting_down:

@@ -20,6 +20,7 @@ enum class errc {
   unauthorized,       // no credential, or one we do not know
   forbidden,          // a known credential without the right for this stream
   not_found,          // no such route, stream or queue
+  rate_limited,       // the caller spent its request budget for the current window
   unavailable,        // the store cannot accept writes right now (disk full, I/O error)
   shutting_down,      // the server is stopping; retry elsewhere
   internal,           // a bug or an unexpected library failure

@@ -1,11 +1,12 @@
-// core/principal.hpp: who is calling, and which streams they may publish to or read.
+// core/principal.hpp: who is calling, and which streams they may read or publish to.
 //
-// A key ring maps secret keys (from the config, or the environment) to principals. Lookups
-// compare every stored key with the candidate in constant time per key, so response timing
-// does not reveal how much of a guessed key was right.
+// A principal is what a credential resolves to (api/common/credentials.hpp finds it): an
+// identity that dialects show back to their clients (Zulip's user id and full name, Box's
+// `created_by`, a Chaturbate room's username), the streams that are its own (a Zulip user's
+// event stream, a Box user's, a room's), and glob patterns for any further streams it may read
+// or publish to (the native API's keys). Plain values: no I/O, no secrets.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,27 +15,25 @@
 
 namespace eventfeed::core {
 
+struct identity {
+  std::string id;     // the dialect's user id ("11"); may be empty
+  std::string name;   // display name ("Example Bot")
+  std::string login;  // email or username ("bot@example.com", "alice")
+};
+
 struct principal {
-  std::string name;
+  std::string name;  // a label for logs (the native key's name, a user's email, a room)
+  identity who;
+  // Streams that are its own, readable without a pattern; the first is its home stream, the
+  // one a dialect polls when the request names none.
+  std::vector<std::string> streams;
   std::vector<stream_pattern> publish;  // streams it may publish to
-  std::vector<stream_pattern> read;     // streams it may read
+  std::vector<stream_pattern> read;     // further streams it may read
 
   bool may_publish(std::string_view stream) const noexcept;
   bool may_read(std::string_view stream) const noexcept;
+  // The first of `streams`, or empty.
+  std::string_view home_stream() const noexcept;
 };
-
-class key_ring {
- public:
-  void add(std::string key, principal who);
-  const principal* find(std::string_view key) const noexcept;
-  std::size_t size() const noexcept { return entries_.size(); }
-
- private:
-  std::vector<std::pair<std::string, principal>> entries_;
-};
-
-// Extracts the token of an `Authorization: Bearer <token>` header value; nullopt if the header
-// is not of that scheme (the scheme is matched case-insensitively).
-std::optional<std::string_view> bearer_token(std::string_view authorization) noexcept;
 
 }  // namespace eventfeed::core

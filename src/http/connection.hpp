@@ -37,9 +37,11 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -60,6 +62,10 @@ struct connection_shared {
   std::atomic<std::size_t> connections{0};
   std::atomic<std::size_t> in_flight{0};  // requests read and not yet answered
   std::atomic<bool> stopping{false};      // answer with Connection: close from now on
+  // Signalled when the last request in flight is answered while stopping (server::stop waits
+  // on it).
+  std::mutex idle_mutex;
+  std::condition_variable idle;
   std::string id_prefix;
   std::atomic<std::uint64_t> next_id{0};
 
@@ -76,6 +82,21 @@ struct counted {
   ~counted() { n.fetch_sub(1, std::memory_order_relaxed); }
   counted(const counted&) = delete;
   counted& operator=(const counted&) = delete;
+};
+
+// One request in flight. The last one to end while the server is stopping wakes server::stop.
+// (Sequentially consistent: either this sees `stopping`, or stop() sees the count at zero.)
+struct in_flight_request {
+  connection_shared& shared;
+  explicit in_flight_request(connection_shared& s) : shared(s) { shared.in_flight.fetch_add(1); }
+  ~in_flight_request() {
+    if (shared.in_flight.fetch_sub(1) == 1 && shared.stopping.load()) {
+      std::lock_guard lock(shared.idle_mutex);
+      shared.idle.notify_all();
+    }
+  }
+  in_flight_request(const in_flight_request&) = delete;
+  in_flight_request& operator=(const in_flight_request&) = delete;
 };
 
 // A failed request read: the status and code to answer with, or none (peer gone or timed out).
@@ -372,7 +393,7 @@ net::awaitable<void> serve_connection(Stream& stream, connection_shared& shared,
     auto req = std::make_unique<request>();
     if (!co_await detail::read_request(stream, buffer, shared, *req)) co_return;
     const std::string id = shared.make_request_id();
-    detail::counted active(shared.in_flight);
+    detail::in_flight_request active(shared);
     const auto started = std::chrono::steady_clock::now();
     // What the answer and the log need of the request, kept apart: a handler may release the
     // request itself (request_context::release_request) while it waits.

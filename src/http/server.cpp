@@ -99,7 +99,8 @@ server::~server() {
   contexts_.clear();
 }
 
-void server::start() {
+void server::listen() {
+  if (acceptor_) return;
   auto address = net::ip::make_address(options_.address);
   tcp::endpoint ep(address, options_.port);
   acceptor_ = std::make_unique<tcp::acceptor>(*contexts_[0]);
@@ -109,10 +110,15 @@ void server::start() {
     acceptor_->bind(ep);
     acceptor_->listen(net::socket_base::max_listen_connections);
   } catch (const boost::system::system_error& e) {
+    acceptor_.reset();
     throw std::system_error(
         e.code(), "cannot listen on " + options_.address + ":" + std::to_string(options_.port));
   }
   port_ = acceptor_->local_endpoint().port();
+}
+
+void server::start() {
+  listen();
   net::co_spawn(*contexts_[0], accept_loop(*shared_, *acceptor_, contexts_, deadlines_),
                 net::detached);
   for (std::size_t i = 0; i < contexts_.size(); ++i)
@@ -128,18 +134,8 @@ void server::start() {
   }
 }
 
-void server::every(std::chrono::milliseconds period, std::function<void()> fn) {
-  net::co_spawn(
-      *contexts_[0],
-      [this, period, fn = std::move(fn)]() -> net::awaitable<void> {
-        net::steady_timer timer(*contexts_[0]);
-        while (!shared_->stopping.load()) {
-          timer.expires_after(period);
-          co_await timer.async_wait(use_tuple);
-          fn();
-        }
-      },
-      net::detached);
+net::any_io_executor server::executor() const {
+  return contexts_.front()->get_executor();
 }
 
 std::size_t server::connections() const noexcept {
@@ -159,10 +155,11 @@ void server::stop(std::chrono::milliseconds grace) {
     });
   }
   // Let answers already being produced (parked polls the feed has just woken) reach their
-  // clients; a control thread may poll this counter, I/O threads never block on it.
-  const auto until = std::chrono::steady_clock::now() + grace;
-  while (shared_->in_flight.load() > 0 && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  // clients: the last request to end wakes this (connection.hpp, in_flight_request).
+  {
+    std::unique_lock lock(shared_->idle_mutex);
+    shared_->idle.wait_for(lock, grace, [this] { return shared_->in_flight.load() == 0; });
+  }
   work_.clear();
   for (auto& ctx : contexts_) ctx->stop();
   for (auto& t : threads_) t.join();

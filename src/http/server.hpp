@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -38,10 +39,14 @@ class server {
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  // Binds and listens; throws std::system_error naming the address on failure.
+  // Binds and listens (once); throws std::system_error naming the address on failure. After
+  // it, port() is the port bound, though nothing is accepted before start().
+  void listen();
+  // Listens if not yet done, then starts the I/O threads, which accept and serve.
   void start();
-  // Runs `fn` on the first I/O thread every `period` until stop (the feed's ticker).
-  void every(std::chrono::milliseconds period, std::function<void()> fn);
+  // The first I/O context's executor (the acceptor's), for background work that belongs to
+  // the server's threads.
+  net::any_io_executor executor() const;
   // Closes the listener and, once in-flight responses finish or `grace` passes, stops and
   // joins the threads. Call from a thread that is not an I/O thread.
   void stop(std::chrono::milliseconds grace);

@@ -6,19 +6,31 @@
 #include <csignal>
 #include <cstdio>
 
-#include "api/native/native_api.hpp"
+#include "http/request_context.hpp"
 #include "store/memory/memory_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace eventfeed::server {
 
+namespace net = boost::asio;
+
+namespace {
+
+// GET /healthz: liveness, no credential needed. The server's own route, whatever the dialects.
+void add_health_route(http::router& routes, feed::engine& feed) {
+  routes.add(
+      http::bhttp::verb::get, "/healthz",
+      [&feed](http::request_context& ctx) -> net::awaitable<void> {
+        co_return ctx.reply(http::json_response(
+            http::bhttp::status::ok,
+            R"({"status":"ok","store":")" + std::string(feed.backing_store().backend_name()) +
+                R"(","waiters":)" + std::to_string(feed.total_waiters()) + "}"));
+      });
+}
+
+}  // namespace
+
 app::app(config cfg) : cfg_(std::move(cfg)) {
-  for (const auto& k : cfg_.keys) {
-    core::principal who{k.name, {}, {}};
-    for (const auto& p : k.publish) who.publish.emplace_back(p);
-    for (const auto& p : k.read) who.read.emplace_back(p);
-    keys_.add(k.key, std::move(who));
-  }
   if (cfg_.store_backend == "memory") {
     store_ = std::make_unique<store::memory::memory_store>(cfg_.retention, &clock_);
   } else {
@@ -30,8 +42,12 @@ app::app(config cfg) : cfg_(std::move(cfg)) {
     store_ = std::make_unique<store::sqlite::sqlite_store>(std::move(so), &clock_);
   }
   feed_ = std::make_unique<feed::engine>(*store_, clock_);
-  api::native::register_routes(routes_, *feed_, keys_, cfg_.native);
   server_ = std::make_unique<http::server>(cfg_.http, routes_);
+  tasks_ = std::make_unique<feed::task_group>(server_->executor());
+  platform_ = std::unique_ptr<api::common::platform>(
+      new api::common::platform{routes_, *feed_, clock_, *tasks_, cfg_.public_url});
+  add_health_route(routes_, *feed_);
+  for (const auto& d : cfg_.dialects) d->install(*platform_);
 }
 
 app::~app() {
@@ -39,14 +55,21 @@ app::~app() {
 }
 
 void app::start() {
+  server_->listen();
+  // Known only now when the configured port is 0.
+  if (platform_->public_url.empty())
+    platform_->public_url = default_public_url(cfg_.http.address, server_->port());
   server_->start();
-  server_->every(cfg_.tick, [f = feed_.get()] { f->tick(); });
+  started_ = true;
+  tasks_->every("tick", cfg_.tick, [f = feed_.get()] { f->tick(); });
 }
 
 void app::stop() {
   if (stopped_) return;
   stopped_ = true;
   feed_->shutdown();
+  // A task that does not end within the grace is cut off when the server's threads stop.
+  tasks_->stop(started_ ? cfg_.shutdown_grace : std::chrono::milliseconds(0));
   server_->stop(cfg_.shutdown_grace);
   store_->close();
 }

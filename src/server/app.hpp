@@ -1,12 +1,13 @@
-// server/app.hpp: the one place where everything is wired together: config → key ring, store,
-// feed, routes, HTTP server, ticker; and the graceful stop sequence.
+// server/app.hpp: the one place where everything is wired together: config → store, feed,
+// dialects (their routes), HTTP server, background tasks; and the graceful stop sequence.
 #pragma once
 
 #include <memory>
 
+#include "api/common/dialect.hpp"
 #include "core/clock.hpp"
-#include "core/principal.hpp"
 #include "feed/feed.hpp"
+#include "feed/task_group.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "server/config.hpp"
@@ -20,23 +21,29 @@ class app {
   explicit app(config cfg);
   ~app();
 
-  // Listens and starts the I/O threads; throws std::system_error if the address is taken.
+  // Listens and starts the I/O threads and the background tasks; throws std::system_error if
+  // the address is taken.
   void start();
-  // Graceful stop: parked polls are answered, in-flight responses get `shutdown_grace` to
-  // finish, then threads stop and the store closes. Idempotent.
+  // Graceful stop: parked polls are answered, background tasks end, in-flight responses get
+  // `shutdown_grace` to finish, then threads stop and the store closes. Idempotent.
   void stop();
 
   unsigned short port() const noexcept { return server_->port(); }
   feed::engine& engine() noexcept { return *feed_; }
+  const std::string& public_url() const noexcept { return platform_->public_url; }
 
  private:
   config cfg_;
   core::system_clock clock_;
-  core::key_ring keys_;
   std::unique_ptr<store::store> store_;
   std::unique_ptr<feed::engine> feed_;
   http::router routes_;
+  // Destroyed after the server (declared before it): its tasks run on the server's first
+  // context, and it is stopped before the server is.
+  std::unique_ptr<feed::task_group> tasks_;
   std::unique_ptr<http::server> server_;
+  std::unique_ptr<api::common::platform> platform_;
+  bool started_ = false;
   bool stopped_ = false;
 };
 

@@ -1,228 +1,96 @@
 #include "server/config.hpp"
 
 #include <toml++/toml.h>
-#include <cstdlib>
+#include <boost/asio/ip/address.hpp>
 #include <fstream>
-#include <set>
 #include <sstream>
 
+#include "api/common/config_table.hpp"
 #include "core/cursor.hpp"
 
 namespace eventfeed::server {
 
 namespace {
 
+using api::common::config_table;
 using core::errc;
 
-struct checker {
-  std::string origin;
-  std::string error;  // first error wins
-
-  bool fail(std::string_view where, std::string_view what) {
-    if (error.empty()) error = origin + ": " + std::string(where) + ": " + std::string(what);
-    return false;
-  }
-
-  // Rejects keys of `table` outside `allowed`.
-  bool only(const toml::table& table, std::string_view where,
-            std::initializer_list<std::string_view> allowed) {
-    for (const auto& [k, v] : table) {
-      bool known = false;
-      for (auto a : allowed) known = known || k.str() == a;
-      if (!known) {
-        std::string full =
-            where.empty() ? std::string(k.str()) : std::string(where) + "." + std::string(k.str());
-        return fail(full, "unknown key");
-      }
-    }
-    return true;
-  }
-
-  template <class T>
-  bool get(const toml::table& t, std::string_view key, std::string_view where, T& out) {
-    auto node = t.get(key);
-    if (!node) return true;
-    const std::string full = std::string(where) + "." + std::string(key);
-    if constexpr (std::is_same_v<T, std::string>) {
-      if (auto v = node->value<std::string>()) return out = *v, true;
-      return fail(full, "must be a string");
-    } else if constexpr (std::is_same_v<T, bool>) {
-      if (auto v = node->value<bool>()) return out = *v, true;
-      return fail(full, "must be true or false");
-    } else {
-      auto v = node->value<std::int64_t>();
-      if (!v || !node->is_integer()) return fail(full, "must be an integer");
-      out = static_cast<T>(*v);
-      return true;
-    }
-  }
-
-  bool integer(const toml::table& t, std::string_view key, std::string_view where, std::int64_t lo,
-               std::int64_t hi, std::int64_t& out) {
-    if (!get(t, key, where, out)) return false;
-    if (out < lo || out > hi)
-      return fail(std::string(where) + "." + std::string(key),
-                  "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
-    return true;
-  }
-
-  // A duration in seconds, integer or float, within [lo, hi] seconds.
-  bool seconds(const toml::table& t, std::string_view key, std::string_view where, double lo,
-               double hi, std::chrono::milliseconds& out) {
-    auto node = t.get(key);
-    if (!node) return true;
-    const std::string full = std::string(where) + "." + std::string(key);
-    std::optional<double> v;
-    if (node->is_integer()) v = static_cast<double>(*node->value<std::int64_t>());
-    if (node->is_floating_point()) v = *node->value<double>();
-    if (!v) return fail(full, "must be a number of seconds");
-    if (*v < lo || *v > hi)
-      return fail(full, "must be between " + std::to_string(static_cast<long long>(lo)) + " and " +
-                            std::to_string(static_cast<long long>(hi)) + " seconds");
-    out = std::chrono::milliseconds(static_cast<std::int64_t>(*v * 1000.0));
-    return true;
-  }
-
-  bool patterns(const toml::table& t, std::string_view key, std::string_view where,
-                std::vector<std::string>& out) {
-    auto node = t.get(key);
-    if (!node) return true;
-    const std::string full = std::string(where) + "." + std::string(key);
-    auto* arr = node->as_array();
-    if (!arr) return fail(full, "must be an array of stream patterns");
-    for (const auto& item : *arr) {
-      auto s = item.value<std::string>();
-      if (!s || s->empty()) return fail(full, "must be an array of non-empty strings");
-      out.push_back(*s);
-    }
-    return true;
-  }
-};
-
-bool parse_server(checker& c, const toml::table& t, config& cfg) {
-  if (!c.only(t, "server",
-              {"listen", "threads", "access_log", "max_header_bytes", "max_body_bytes",
-               "idle_timeout", "read_timeout", "write_timeout", "shutdown_grace"}))
+bool parse_server(const config_table& t, config& cfg) {
+  if (!t.only({"listen", "public_url", "threads", "access_log", "max_header_bytes",
+               "max_body_bytes", "idle_timeout", "read_timeout", "write_timeout",
+               "shutdown_grace"}))
     return false;
   std::string listen;
-  if (!c.get(t, "listen", "server", listen)) return false;
+  if (!t.get("listen", listen)) return false;
   if (!listen.empty()) {
     auto hp = parse_listen(listen);
-    if (!hp) return c.fail("server.listen", hp.err().message);
+    if (!hp) return t.fail("listen", hp.err().message);
     cfg.http.address = hp->first;
     cfg.http.port = hp->second;
   }
-  std::int64_t v = cfg.http.threads;
-  if (!c.integer(t, "threads", "server", 0, 256, v)) return false;
-  cfg.http.threads = static_cast<unsigned>(v);
-  if (!c.get(t, "access_log", "server", cfg.http.access_log)) return false;
-  v = static_cast<std::int64_t>(cfg.http.max_header_bytes);
-  if (!c.integer(t, "max_header_bytes", "server", 1024, 1 << 20, v)) return false;
-  cfg.http.max_header_bytes = static_cast<std::size_t>(v);
-  v = static_cast<std::int64_t>(cfg.http.max_body_bytes);
-  if (!c.integer(t, "max_body_bytes", "server", 1024, 64 << 20, v)) return false;
-  cfg.http.max_body_bytes = static_cast<std::size_t>(v);
-  return c.seconds(t, "idle_timeout", "server", 1, 3600, cfg.http.idle_timeout) &&
-         c.seconds(t, "read_timeout", "server", 1, 3600, cfg.http.read_timeout) &&
-         c.seconds(t, "write_timeout", "server", 1, 3600, cfg.http.write_timeout) &&
-         c.seconds(t, "shutdown_grace", "server", 0, 60, cfg.shutdown_grace);
+  std::string url;
+  if (!t.get("public_url", url)) return false;
+  if (!url.empty()) {
+    auto parsed = parse_public_url(url);
+    if (!parsed) return t.fail("public_url", parsed.err().message);
+    cfg.public_url = std::move(*parsed);
+  }
+  return t.integer("threads", 0, 256, cfg.http.threads) &&
+         t.get("access_log", cfg.http.access_log) &&
+         t.integer("max_header_bytes", 1024, 1 << 20, cfg.http.max_header_bytes) &&
+         t.integer("max_body_bytes", 1024, 64 << 20, cfg.http.max_body_bytes) &&
+         t.seconds("idle_timeout", 1, 3600, cfg.http.idle_timeout) &&
+         t.seconds("read_timeout", 1, 3600, cfg.http.read_timeout) &&
+         t.seconds("write_timeout", 1, 3600, cfg.http.write_timeout) &&
+         t.seconds("shutdown_grace", 0, 60, cfg.shutdown_grace);
 }
 
-bool parse_store(checker& c, const toml::table& t, config& cfg) {
-  if (!c.only(t, "store", {"backend", "data_dir", "durability"})) return false;
-  if (!c.get(t, "backend", "store", cfg.store_backend)) return false;
+bool parse_store(const config_table& t, config& cfg) {
+  if (!t.only({"backend", "data_dir", "durability"})) return false;
+  if (!t.get("backend", cfg.store_backend)) return false;
   if (cfg.store_backend != "memory" && cfg.store_backend != "sqlite")
-    return c.fail("store.backend",
+    return t.fail("backend",
                   "must be \"sqlite\" or \"memory\" (got \"" + cfg.store_backend + "\")");
   std::string dir = cfg.data_dir.string();
-  if (!c.get(t, "data_dir", "store", dir)) return false;
-  if (dir.empty()) return c.fail("store.data_dir", "must not be empty");
+  if (!t.get("data_dir", dir)) return false;
+  if (dir.empty()) return t.fail("data_dir", "must not be empty");
   cfg.data_dir = dir;
-  if (!c.get(t, "durability", "store", cfg.durability)) return false;
+  if (!t.get("durability", cfg.durability)) return false;
   if (cfg.durability != "normal" && cfg.durability != "full")
-    return c.fail("store.durability",
-                  "must be \"normal\" or \"full\" (got \"" + cfg.durability + "\")");
+    return t.fail("durability", "must be \"normal\" or \"full\" (got \"" + cfg.durability + "\")");
   return true;
 }
 
-bool parse_retention_limits(checker& c, const toml::table& t, std::string_view where,
-                            store::retention_rule& rule) {
-  std::int64_t n = static_cast<std::int64_t>(rule.max_events);
-  if (!c.integer(t, "max_events", where, 1, std::int64_t{1} << 40, n)) return false;
-  rule.max_events = static_cast<std::size_t>(n);
-  return c.seconds(t, "max_age", where, 1, 10.0 * 365 * 86400, rule.max_age);
+bool parse_retention_limits(const config_table& t, store::retention_rule& rule) {
+  return t.integer("max_events", 1, std::int64_t{1} << 40, rule.max_events) &&
+         t.seconds("max_age", 1, 10.0 * 365 * 86400, rule.max_age);
 }
 
-bool parse_retention(checker& c, const toml::table& t, config& cfg) {
-  if (!c.only(t, "retention", {"max_age", "max_events", "rules"})) return false;
-  if (!parse_retention_limits(c, t, "retention", cfg.retention.fallback)) return false;
-  auto rules = t.get("rules");
-  if (!rules) return true;
-  auto* arr = rules->as_array();
-  if (!arr) return c.fail("retention.rules", "must be an array of tables ([[retention.rules]])");
-  for (std::size_t i = 0; i < arr->size(); ++i) {
-    const std::string where = "retention.rules[" + std::to_string(i) + "]";
-    auto* rt = (*arr)[i].as_table();
-    if (!rt) return c.fail(where, "must be a table");
-    if (!c.only(*rt, where, {"streams", "max_age", "max_events"})) return false;
+bool parse_retention(const config_table& t, config& cfg) {
+  if (!t.only({"max_age", "max_events", "rules"})) return false;
+  if (!parse_retention_limits(t, cfg.retention.fallback)) return false;
+  std::vector<config_table> rules;
+  if (!t.tables("rules", rules)) return false;
+  for (const auto& rt : rules) {
+    if (!rt.only({"streams", "max_age", "max_events"})) return false;
     std::string pattern;
-    if (!c.get(*rt, "streams", where, pattern)) return false;
-    if (pattern.empty()) return c.fail(where + ".streams", "is required (a stream pattern)");
+    if (!rt.get("streams", pattern)) return false;
+    if (pattern.empty()) return rt.fail("streams", "is required (a stream pattern)");
     store::retention_rule rule = cfg.retention.fallback;
     rule.pattern = core::stream_pattern(pattern);
-    if (!parse_retention_limits(c, *rt, where, rule)) return false;
+    if (!parse_retention_limits(rt, rule)) return false;
     cfg.retention.rules.push_back(std::move(rule));
   }
   return true;
 }
 
-bool parse_keys(checker& c, const toml::node& node, config& cfg) {
-  auto* arr = node.as_array();
-  if (!arr) return c.fail("keys", "must be an array of tables ([[keys]])");
-  for (std::size_t i = 0; i < arr->size(); ++i) {
-    const std::string where = "keys[" + std::to_string(i) + "]";
-    auto* kt = (*arr)[i].as_table();
-    if (!kt) return c.fail(where, "must be a table");
-    if (!c.only(*kt, where, {"name", "key", "key_env", "publish", "read"})) return false;
-    key_config k;
-    std::string env;
-    if (!c.get(*kt, "name", where, k.name) || !c.get(*kt, "key", where, k.key) ||
-        !c.get(*kt, "key_env", where, env) || !c.patterns(*kt, "publish", where, k.publish) ||
-        !c.patterns(*kt, "read", where, k.read))
-      return false;
-    if (!env.empty()) {
-      if (!k.key.empty()) return c.fail(where, "set either 'key' or 'key_env', not both");
-      const char* value = std::getenv(env.c_str());
-      if (!value || !*value)
-        return c.fail(where + ".key_env", "environment variable " + env + " is not set");
-      k.key = value;
-    }
-    if (k.key.size() < 8) return c.fail(where + ".key", "must be at least 8 characters");
-    if (k.name.empty()) k.name = "key" + std::to_string(i);
-    if (k.publish.empty() && k.read.empty())
-      return c.fail(where, "grants nothing: give it 'publish' and/or 'read' stream patterns");
-    cfg.keys.push_back(std::move(k));
-  }
-  return true;
-}
-
-bool parse_native(checker& c, const toml::table& t, config& cfg) {
-  if (!c.only(t, "native", {"default_timeout", "max_timeout", "max_batch", "max_limit"}))
-    return false;
-  std::int64_t batch = static_cast<std::int64_t>(cfg.native.max_batch);
-  std::int64_t limit = static_cast<std::int64_t>(cfg.native.max_limit);
-  if (!c.seconds(t, "default_timeout", "native", 0, 3600, cfg.native.default_timeout) ||
-      !c.seconds(t, "max_timeout", "native", 0, 3600, cfg.native.max_timeout) ||
-      !c.integer(t, "max_batch", "native", 1, 100'000, batch) ||
-      !c.integer(t, "max_limit", "native", 1, 100'000, limit))
-    return false;
-  cfg.native.max_batch = static_cast<std::size_t>(batch);
-  cfg.native.max_limit = static_cast<std::size_t>(limit);
-  cfg.native.default_limit = std::min(cfg.native.default_limit, cfg.native.max_limit);
-  if (cfg.native.default_timeout > cfg.native.max_timeout)
-    return c.fail("native.default_timeout", "must not exceed native.max_timeout");
-  return true;
-}
+// The sections of the server itself, each with its parser.
+struct server_section {
+  std::string_view name;
+  bool (*parse)(const config_table&, config&);
+};
+constexpr server_section server_sections[] = {
+    {"server", parse_server}, {"store", parse_store}, {"retention", parse_retention}};
 
 }  // namespace
 
@@ -252,10 +120,35 @@ core::result<std::pair<std::string, unsigned short>> parse_listen(std::string_vi
   return std::pair{host, static_cast<unsigned short>(port)};
 }
 
-core::result<config> parse_config(std::string_view toml_text, std::string_view origin) {
-  toml::table root;
+core::result<std::string> parse_public_url(std::string_view text) {
+  const core::error bad{errc::bad_request,
+                        "must be an absolute http:// or https:// URL without a query, e.g. "
+                        "https://events.example.com"};
+  std::string_view rest = text;
+  if (rest.starts_with("https://"))
+    rest.remove_prefix(8);
+  else if (rest.starts_with("http://"))
+    rest.remove_prefix(7);
+  else
+    return bad;
+  const auto host_end = rest.find('/');
+  const std::string_view host = rest.substr(0, host_end);
+  if (host.empty() || text.find_first_of("?# \t") != std::string_view::npos) return bad;
+  std::string out(text);
+  while (out.back() == '/') out.pop_back();
+  return out;
+}
+
+std::string default_public_url(const std::string& address, unsigned short port) {
+  const bool v6 = address.find(':') != std::string::npos;
+  return "http://" + (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+}
+
+core::result<config> parse_config(std::string_view toml_text, std::string_view origin,
+                                  const dialect_registry& registry) {
+  toml::table doc;
   try {
-    root = toml::parse(toml_text, origin);
+    doc = toml::parse(toml_text, origin);
   } catch (const toml::parse_error& e) {
     std::ostringstream msg;
     msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
@@ -263,50 +156,39 @@ core::result<config> parse_config(std::string_view toml_text, std::string_view o
     return {errc::bad_request, msg.str()};
   }
   config cfg;
-  checker c{std::string(origin), {}};
-  bool ok = c.only(
-      root, "", {"server", "store", "retention", "keys", "native", "zulip", "box", "chaturbate"});
-  auto table = [&](std::string_view name) -> const toml::table* {
-    auto node = root.get(name);
-    if (!node) return nullptr;
-    if (!node->is_table()) {
-      c.fail(name, "must be a table");
-      ok = false;
-      return nullptr;
-    }
-    return node->as_table();
-  };
-  if (ok)
-    if (auto* t = table("server")) ok = parse_server(c, *t, cfg);
-  if (ok)
-    if (auto* t = table("store")) ok = parse_store(c, *t, cfg);
-  if (ok)
-    if (auto* t = table("retention")) ok = parse_retention(c, *t, cfg);
-  if (ok)
-    if (auto* t = table("native")) ok = parse_native(c, *t, cfg);
-  if (ok)
-    if (auto node = root.get("keys")) ok = parse_keys(c, *node, cfg);
-  // The dialect sections are reserved for the dialects; today they only accept `enabled`.
-  for (std::string_view dialect : {"zulip", "box", "chaturbate"}) {
-    if (!ok) break;
-    if (auto* t = table(dialect)) {
-      ok = c.only(*t, dialect, {"enabled"});
-      bool enabled = false;
-      if (ok) ok = c.get(*t, "enabled", dialect, enabled);
-      if (ok && enabled)
-        ok = c.fail(std::string(dialect) + ".enabled", "this dialect is not available yet");
-    }
+  api::common::config_errors errors{std::string(origin)};
+  const config_table root(doc, "", errors);
+  for (const auto& make : registry.factories) cfg.dialects.push_back(make());
+
+  // Every top-level key belongs to the server or to one dialect.
+  for (const auto& [key, value] : doc) {
+    bool owned = false;
+    for (const auto& s : server_sections) owned = owned || key.str() == s.name;
+    for (const auto& d : cfg.dialects)
+      for (const auto& s : d->sections()) owned = owned || key.str() == s;
+    if (!owned) return {errc::bad_request, (root.fail(key.str(), "unknown key"), errors.message())};
   }
-  if (!ok) return {errc::bad_request, c.error};
+  for (const auto& s : server_sections) {
+    if (auto t = root.table(s.name)) {
+      if (!s.parse(*t, cfg)) break;
+    }
+    if (errors.failed()) break;
+  }
+  for (const auto& d : cfg.dialects) {
+    if (errors.failed()) break;
+    d->configure(root);
+  }
+  if (errors.failed()) return {errc::bad_request, errors.message()};
   return cfg;
 }
 
-core::result<config> load_config(const std::filesystem::path& file) {
+core::result<config> load_config(const std::filesystem::path& file,
+                                 const dialect_registry& registry) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return {errc::not_found, file.string() + ": cannot open the config file"};
   std::ostringstream text;
   text << in.rdbuf();
-  return parse_config(text.str(), file.string());
+  return parse_config(text.str(), file.string(), registry);
 }
 
 }  // namespace eventfeed::server

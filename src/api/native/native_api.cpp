@@ -2,11 +2,13 @@
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
-#include <charconv>
-#include <cmath>
 
-#include "core/cursor.hpp"
-#include "core/publish.hpp"
+#include "api/common/gateway.hpp"
+#include "api/common/params.hpp"
+#include "api/common/routes.hpp"
+#include "api/native/native_cursor.hpp"
+#include "api/native/publish_body.hpp"
+#include "core/filter.hpp"
 #include "core/stream_name.hpp"
 #include "http/request_context.hpp"
 
@@ -17,27 +19,10 @@ namespace net = boost::asio;
 using http::request_context;
 using http::response;
 
-bhttp::status status_for(core::errc code) noexcept {
-  switch (code) {
-    case core::errc::bad_request:
-    case core::errc::invalid_json:
-    case core::errc::invalid_stream:
-      return bhttp::status::bad_request;
-    case core::errc::payload_too_large:
-      return bhttp::status::payload_too_large;
-    case core::errc::unauthorized:
-      return bhttp::status::unauthorized;
-    case core::errc::forbidden:
-      return bhttp::status::forbidden;
-    case core::errc::not_found:
-      return bhttp::status::not_found;
-    case core::errc::unavailable:
-    case core::errc::shutting_down:
-      return bhttp::status::service_unavailable;
-    case core::errc::internal:
-      return bhttp::status::internal_server_error;
-  }
-  return bhttp::status::internal_server_error;
+common::error_table errors() {
+  auto t = common::error_table::base();
+  t[core::errc::unauthorized].headers = {{"WWW-Authenticate", "Bearer"}};
+  return t;
 }
 
 const std::string& render_event(const core::event& ev) {
@@ -59,62 +44,18 @@ const std::string& render_event(const core::event& ev) {
 
 namespace {
 
-response fail(const request_context& ctx, const core::error& err) {
-  auto res = ctx.error(status_for(err.code), core::to_string(err.code), err.message);
-  if (err.code == core::errc::unauthorized) res.set(bhttp::field::www_authenticate, "Bearer");
-  return res;
+common::admission_policy admission() {
+  common::admission_policy p;
+  p.form = common::credential_form::bearer;
+  p.missing.message = "missing 'Authorization: Bearer <key>' header";
+  p.wrong_scheme.message = "Authorization header must be 'Bearer <key>'";
+  p.malformed.message = p.wrong_scheme.message;
+  p.unknown.message = "unknown key";
+  return p;
 }
 
-// Resolves the caller's key. Ok: the principal; else the 401 to answer.
-core::result<const core::principal*> authenticate(const request_context& ctx,
-                                                  const core::key_ring& keys) {
-  auto header = ctx.header(bhttp::field::authorization);
-  if (header.empty())
-    return {core::errc::unauthorized, "missing 'Authorization: Bearer <key>' header"};
-  auto token = core::bearer_token(header);
-  if (!token) return {core::errc::unauthorized, "Authorization header must be 'Bearer <key>'"};
-  const core::principal* who = keys.find(*token);
-  if (!who) return {core::errc::unauthorized, "unknown key"};
-  return who;
-}
-
-// Parses a non-negative number of seconds ("30", "0.5") capped at `max`.
-core::result<std::chrono::milliseconds> parse_timeout(const std::optional<std::string>& text,
-                                                      const options& o) {
-  if (!text || text->empty()) return o.default_timeout;
-  double seconds = 0;
-  const char* last = text->data() + text->size();
-  auto [end, ec] = std::from_chars(text->data(), last, seconds, std::chars_format::fixed);
-  if (ec != std::errc{} || end != last || !std::isfinite(seconds) || seconds < 0)
-    return {core::errc::bad_request, "'timeout' must be a number of seconds, 0 or more"};
-  // Clamp before converting: a huge value must not overflow the integer conversion.
-  const double max_ms = static_cast<double>(o.max_timeout.count());
-  return std::chrono::milliseconds(static_cast<std::int64_t>(std::min(seconds * 1000.0, max_ms)));
-}
-
-core::result<std::size_t> parse_limit(const std::optional<std::string>& text, const options& o) {
-  if (!text || text->empty()) return o.default_limit;
-  std::uint64_t n = 0;
-  if (!core::parse_u64(*text, n) || n == 0)
-    return {core::errc::bad_request, "'limit' must be a positive integer"};
-  return static_cast<std::size_t>(std::min<std::uint64_t>(n, o.max_limit));
-}
-
-// The stream of the path, validated, and the caller's right on it.
-enum class access { publish, read };
-core::result<std::string> authorize_stream(const request_context& ctx, const core::principal& who,
-                                           access kind) {
-  auto name = core::parse_stream_name(ctx.param("stream"));
-  if (!name) return std::move(name).err();
-  const bool allowed = kind == access::publish ? who.may_publish(*name) : who.may_read(*name);
-  if (!allowed)
-    return {core::errc::forbidden, std::string("this key may not ") +
-                                       (kind == access::publish ? "publish to" : "read") +
-                                       " stream '" + *name + "'"};
-  return name;
-}
-
-std::string render_poll(const feed::poll_result& r) {
+// {"events":[...],"next":N,"gap":B}, each event's JSON built once and cached on the event.
+response render_poll(const feed::poll_result& r) {
   std::size_t size = 48;
   for (const auto& ev : r.events) size += render_event(*ev).size() + 1;
   std::string body;
@@ -129,75 +70,41 @@ std::string render_poll(const feed::poll_result& r) {
   body += R"(,"gap":)";
   body += r.gap ? "true" : "false";
   body += '}';
-  return body;
+  return http::json_response(bhttp::status::ok, std::move(body));
 }
 
 class handlers {
  public:
-  core::result<feed::poll_request> parse_poll(const request_context& ctx) const {
-    auto who = authenticate(ctx, keys_);
-    if (!who) return std::move(who).err();
-    auto stream = authorize_stream(ctx, **who, access::read);
-    if (!stream) return std::move(stream).err();
-    auto cursor = core::parse_native_cursor(ctx.query("after").value_or(""));
-    if (!cursor) return std::move(cursor).err();
-    auto timeout = parse_timeout(ctx.query("timeout"), opts_);
-    if (!timeout) return std::move(timeout).err();
-    auto limit = parse_limit(ctx.query("limit"), opts_);
-    if (!limit) return std::move(limit).err();
-    auto filter = core::parse_type_list(ctx.query("types").value_or(""));
-    if (!filter) return std::move(filter).err();
-    feed::poll_request req;
-    req.streams.push_back(std::move(*stream));
-    req.from = *cursor;
-    req.filter = std::move(*filter);
-    req.limit = *limit;
-    req.timeout = *timeout;
-    return req;
-  }
-
-  static response poll_answer(const request_context& ctx,
-                              const core::result<feed::poll_result>& outcome, bool client_gone) {
-    if (client_gone) {  // nobody will read this; close rather than keep the connection
-      auto res = http::json_response(bhttp::status::ok, "{}");
-      res.keep_alive(false);
-      return res;
-    }
-    if (!outcome) return fail(ctx, outcome.err());
-    auto res = http::json_response(bhttp::status::ok, render_poll(*outcome));
-    if (outcome->reason == feed::wake_reason::shutdown) res.keep_alive(false);
-    return res;
-  }
-
-  handlers(feed::engine& f, const core::key_ring& keys, options o)
-      : feed_(f), keys_(keys), opts_(o) {}
+  handlers(feed::engine& f, const common::key_directory& keys, options o)
+      : gateway_(f, keys, errors(), admission()), opts_(o) {}
 
   net::awaitable<void> publish_one(request_context& ctx) {
-    auto who = authenticate(ctx, keys_);
-    if (!who) co_return ctx.reply(fail(ctx, who.err()));
-    auto stream = authorize_stream(ctx, **who, access::publish);
-    if (!stream) co_return ctx.reply(fail(ctx, stream.err()));
-    auto events = core::parse_stream_publish(*stream, ctx.req().body(), opts_.max_batch);
-    if (!events) co_return ctx.reply(fail(ctx, events.err()));
-    auto published = co_await feed_.async_publish(std::move(*events));
-    if (!published) co_return ctx.reply(fail(ctx, published.err()));
+    auto who = gateway_.admit(ctx);
+    if (!who) co_return;
+    auto stream = authorize_stream(ctx, who->who(), access::publish);
+    if (!stream) co_return ctx.reply(gateway_.fail(ctx, stream.err()));
+    auto events = parse_stream_publish(*stream, ctx.req().body(), opts_.max_batch);
+    if (!events) co_return ctx.reply(gateway_.fail(ctx, events.err()));
+    auto published = co_await gateway_.feed().async_publish(std::move(*events));
+    if (!published) co_return ctx.reply(gateway_.fail(ctx, published.err()));
     co_return ctx.reply(http::json_response(
         bhttp::status::ok, R"({"first":)" + std::to_string(published->front()->pos) +
                                R"(,"last":)" + std::to_string(published->back()->pos) + "}"));
   }
 
   net::awaitable<void> publish_many(request_context& ctx) {
-    auto who = authenticate(ctx, keys_);
-    if (!who) co_return ctx.reply(fail(ctx, who.err()));
-    auto events = core::parse_multi_publish(ctx.req().body(), opts_.max_batch);
-    if (!events) co_return ctx.reply(fail(ctx, events.err()));
+    auto who = gateway_.admit(ctx);
+    if (!who) co_return;
+    auto events = parse_multi_publish(ctx.req().body(), opts_.max_batch);
+    if (!events) co_return ctx.reply(gateway_.fail(ctx, events.err()));
     for (const auto& ev : *events) {
-      if (!(*who)->may_publish(ev.stream))
-        co_return ctx.reply(fail(ctx, {core::errc::forbidden,
-                                       "this key may not publish to stream '" + ev.stream + "'"}));
+      if (!who->who().may_publish(ev.stream))
+        co_return ctx.reply(gateway_.fail(
+            ctx,
+            {core::errc::forbidden, "this key may not publish to stream '" + ev.stream + "'"}));
     }
-    auto published = co_await feed_.async_publish(std::move(*events));
-    if (!published) co_return ctx.reply(fail(ctx, published.err()));
+    auto published = co_await gateway_.feed().async_publish(std::move(*events));
+    if (!published) co_return ctx.reply(gateway_.fail(ctx, published.err()));
     std::string body = R"({"positions":[)";
     for (std::size_t i = 0; i < published->size(); ++i) {
       if (i) body += ',';
@@ -207,60 +114,81 @@ class handlers {
     co_return ctx.reply(http::json_response(bhttp::status::ok, std::move(body)));
   }
 
-  // Kept small on purpose: this coroutine's frame is held by every parked poll, so the
-  // parsing and the rendering live in plain functions and only the request and the outcome
-  // cross the wait.
+  // Not a coroutine: the parked poll's frame is the gateway's, and this adds none.
   net::awaitable<void> poll(request_context& ctx) {
-    auto parsed = parse_poll(ctx);
-    if (!parsed) co_return ctx.reply(fail(ctx, parsed.err()));
-    ctx.release_request();  // a parked poll keeps no headers, target or captures
-    parsed->on_wait = [&ctx](std::function<void()> cancel) { ctx.begin_watch(std::move(cancel)); };
-    auto outcome = co_await feed_.async_poll(std::move(*parsed));
-    const bool client_gone = co_await ctx.end_watch();
-    co_return ctx.reply(poll_answer(ctx, outcome, client_gone));
+    auto req = parse_poll(ctx);
+    if (!req) return common::answered();
+    return gateway_.poll(ctx, std::move(*req), &render_poll);
   }
 
   net::awaitable<void> stream_info(request_context& ctx) {
-    auto who = authenticate(ctx, keys_);
-    if (!who) co_return ctx.reply(fail(ctx, who.err()));
-    auto stream = authorize_stream(ctx, **who, access::read);
-    if (!stream) co_return ctx.reply(fail(ctx, stream.err()));
-    auto info = co_await feed_.async_info(*stream);
-    if (!info) co_return ctx.reply(fail(ctx, info.err()));
+    auto who = gateway_.admit(ctx);
+    if (!who) co_return;
+    auto stream = authorize_stream(ctx, who->who(), access::read);
+    if (!stream) co_return ctx.reply(gateway_.fail(ctx, stream.err()));
+    auto info = co_await gateway_.feed().async_info(*stream);
+    if (!info) co_return ctx.reply(gateway_.fail(ctx, info.err()));
     co_return ctx.reply(http::json_response(
         bhttp::status::ok, R"({"stream":)" +
                                boost::json::serialize(boost::json::string_view(*stream)) +
                                R"(,"head":)" + std::to_string(info->head) + R"(,"oldest":)" +
                                std::to_string(info->oldest) + R"(,"waiters":)" +
-                               std::to_string(feed_.waiters(*stream)) + "}"));
-  }
-
-  net::awaitable<void> health(request_context& ctx) {
-    co_return ctx.reply(http::json_response(
-        bhttp::status::ok, R"({"status":"ok","store":")" +
-                               std::string(feed_.backing_store().backend_name()) +
-                               R"(","waiters":)" + std::to_string(feed_.total_waiters()) + "}"));
+                               std::to_string(gateway_.feed().waiters(*stream)) + "}"));
   }
 
  private:
-  feed::engine& feed_;
-  const core::key_ring& keys_;
+  // The stream of the path, validated, and the caller's right on it.
+  enum class access { publish, read };
+  static core::result<std::string> authorize_stream(const request_context& ctx,
+                                                    const core::principal& who, access kind) {
+    auto name = core::parse_stream_name(ctx.param("stream"));
+    if (!name) return std::move(name).err();
+    const bool allowed = kind == access::publish ? who.may_publish(*name) : who.may_read(*name);
+    if (!allowed)
+      return {core::errc::forbidden, std::string("this key may not ") +
+                                         (kind == access::publish ? "publish to" : "read") +
+                                         " stream '" + *name + "'"};
+    return name;
+  }
+
+  // The request as a feed::poll_request; nullopt with the error answered in `ctx`.
+  std::optional<feed::poll_request> parse_poll(request_context& ctx) const {
+    auto who = gateway_.admit(ctx);
+    if (!who) return std::nullopt;
+    auto stream = authorize_stream(ctx, who->who(), access::read);
+    if (!stream) return gateway_.refuse(ctx, stream.err());
+    auto cursor = parse_native_cursor(ctx.query("after").value_or(""));
+    if (!cursor) return gateway_.refuse(ctx, cursor.err());
+    auto timeout = common::parse_seconds(ctx.query("timeout"),
+                                         {"timeout", opts_.default_timeout, opts_.max_timeout});
+    if (!timeout) return gateway_.refuse(ctx, timeout.err());
+    auto limit =
+        common::parse_count(ctx.query("limit"), {"limit", opts_.default_limit, opts_.max_limit});
+    if (!limit) return gateway_.refuse(ctx, limit.err());
+    auto filter = core::parse_type_list(ctx.query("types").value_or(""));
+    if (!filter) return gateway_.refuse(ctx, filter.err());
+    feed::poll_request req;
+    req.streams.push_back(std::move(*stream));
+    req.from = *cursor;
+    req.filter = std::move(*filter);
+    req.limit = *limit;
+    req.timeout = *timeout;
+    return req;
+  }
+
+  common::gateway gateway_;
   options opts_;
 };
 
 }  // namespace
 
-void register_routes(http::router& routes, feed::engine& feed, const core::key_ring& keys,
+void register_routes(http::router& routes, feed::engine& feed, const common::key_directory& keys,
                      options opts) {
-  auto h = std::make_shared<handlers>(feed, keys, opts);
-  auto bind = [h](net::awaitable<void> (handlers::*fn)(request_context&)) {
-    return [h, fn](request_context& ctx) { return ((*h).*fn)(ctx); };
-  };
-  routes.add(bhttp::verb::post, "/v1/streams/{stream}/events", bind(&handlers::publish_one));
-  routes.add(bhttp::verb::post, "/v1/events", bind(&handlers::publish_many));
-  routes.add(bhttp::verb::get, "/v1/streams/{stream}/events", bind(&handlers::poll));
-  routes.add(bhttp::verb::get, "/v1/streams/{stream}", bind(&handlers::stream_info));
-  routes.add(bhttp::verb::get, "/healthz", bind(&handlers::health));
+  common::route_binder<handlers> bind(routes, std::make_shared<handlers>(feed, keys, opts));
+  bind.post("/v1/streams/{stream}/events", &handlers::publish_one)
+      .post("/v1/events", &handlers::publish_many)
+      .get("/v1/streams/{stream}/events", &handlers::poll)
+      .get("/v1/streams/{stream}", &handlers::stream_info);
 }
 
 }  // namespace eventfeed::api::native

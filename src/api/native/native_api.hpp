@@ -4,18 +4,18 @@
 //   POST /v1/events                    publish to several streams at once
 //   GET  /v1/streams/{stream}/events   long-poll: ?after=P|now&timeout=S&limit=N&types=a,b
 //   GET  /v1/streams/{stream}          {"stream", "head", "oldest", "waiters"}
-//   GET  /healthz                      liveness, no key needed
 //
-// Authentication is `Authorization: Bearer <key>`; errors are {"error": {"code", "message"}}.
-// This file only translates: HTTP in, feed call, HTTP out.
+// Authentication is `Authorization: Bearer <key>`; errors are {"error": {"code", "message"}}
+// (the router's default shape). This file only translates: HTTP in, feed call, HTTP out; the
+// admission, the error table and the poll sequence are api/common's.
 #pragma once
 
 #include <chrono>
 #include <string>
 
-#include "core/errc.hpp"
+#include "api/common/credentials.hpp"
+#include "api/common/errors.hpp"
 #include "core/event.hpp"
-#include "core/principal.hpp"
 #include "feed/feed.hpp"
 #include "http/router.hpp"
 
@@ -29,14 +29,14 @@ struct options {
   std::size_t max_batch = 1000;
 };
 
-void register_routes(http::router& routes, feed::engine& feed, const core::key_ring& keys,
+void register_routes(http::router& routes, feed::engine& feed, const common::key_directory& keys,
                      options opts = {});
 
 // The native rendering of one event, cached on the event:
 // {"position":P,"time":T,"type":"...","data":{...}}.
 const std::string& render_event(const core::event& ev);
 
-// The HTTP status the native API answers for an error code.
-http::bhttp::status status_for(core::errc code) noexcept;
+// The native API's error table: the common one, with `WWW-Authenticate: Bearer` on a 401.
+common::error_table errors();
 
 }  // namespace eventfeed::api::native

@@ -11,11 +11,11 @@ TEST(Errc, EveryCodeHasADistinctName) {
   std::set<std::string_view> names;
   for (errc code : {errc::bad_request, errc::invalid_json, errc::invalid_stream,
                     errc::payload_too_large, errc::unauthorized, errc::forbidden, errc::not_found,
-                    errc::unavailable, errc::shutting_down, errc::internal}) {
+                    errc::rate_limited, errc::unavailable, errc::shutting_down, errc::internal}) {
     EXPECT_FALSE(to_string(code).empty());
     names.insert(to_string(code));
   }
-  EXPECT_EQ(names.size(), 10u);
+  EXPECT_EQ(names.size(), 11u);
   EXPECT_EQ(to_string(errc::payload_too_large), "payload_too_large");
 }
 

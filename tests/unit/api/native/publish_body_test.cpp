@@ -1,12 +1,14 @@
-#include "core/publish.hpp"
+#include "api/native/publish_body.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-namespace eventfeed::core {
+namespace eventfeed::api::native {
 namespace {
+
+using core::errc;
 
 // {"events":[{"type":"t","data":{"i":0}}, ...]} with `n` items.
 std::string batch_of(std::size_t n) {
@@ -189,4 +191,4 @@ TEST(ParseMultiPublish, BatchLimitsApply) {
 }
 
 }  // namespace
-}  // namespace eventfeed::core
+}  // namespace eventfeed::api::native

@@ -1,11 +1,18 @@
-#include "core/publish.hpp"
+#include "api/native/publish_body.hpp"
 
 #include <boost/json.hpp>
 
 #include "core/json_text.hpp"
 #include "core/stream_name.hpp"
 
-namespace eventfeed::core {
+namespace eventfeed::api::native {
+
+using core::errc;
+using core::error;
+using core::new_event;
+using core::parse_stream_name;
+using core::result;
+using core::to_compact_json;
 
 namespace json = boost::json;
 
@@ -106,4 +113,4 @@ result<std::vector<new_event>> parse_multi_publish(std::string_view body, std::s
   return out;
 }
 
-}  // namespace eventfeed::core
+}  // namespace eventfeed::api::native

@@ -1,0 +1,154 @@
+#include "api/common/credentials.hpp"
+
+#include <algorithm>
+#include <array>
+
+namespace eventfeed::api::common {
+
+namespace {
+
+char lower(char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return lower(x) == lower(y); });
+}
+
+// Compares every byte of the longer string whatever the first difference, so the time taken
+// does not tell how much of a guess was right.
+bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  const std::size_t n = std::max(a.size(), b.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned char>(x ^ y);
+  }
+  return diff == 0;
+}
+
+// The value after `scheme ` (scheme matched case-insensitively), spaces trimmed; nullopt when
+// the header is of another scheme.
+std::optional<std::string_view> after_scheme(std::string_view header, std::string_view scheme) {
+  if (header.size() < scheme.size() || !iequals(header.substr(0, scheme.size()), scheme))
+    return std::nullopt;
+  auto rest = header.substr(scheme.size());
+  if (!rest.empty() && rest.front() != ' ') return std::nullopt;  // "Bearertok": another word
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  while (!rest.empty() && rest.back() == ' ') rest.remove_suffix(1);
+  return rest;
+}
+
+credential with_state(credential::state s) {
+  credential c;
+  c.status = s;
+  return c;
+}
+
+}  // namespace
+
+credential bearer_credential(std::string_view authorization) {
+  if (authorization.empty()) return with_state(credential::state::missing);
+  auto token = after_scheme(authorization, "bearer");
+  if (!token) return with_state(credential::state::wrong_scheme);
+  if (token->empty()) return with_state(credential::state::malformed);
+  credential c;
+  c.status = credential::state::ok;
+  c.secret = std::string(*token);
+  return c;
+}
+
+credential basic_credential(std::string_view authorization) {
+  if (authorization.empty()) return with_state(credential::state::missing);
+  auto encoded = after_scheme(authorization, "basic");
+  if (!encoded) return with_state(credential::state::wrong_scheme);
+  auto decoded = base64_decode(*encoded);
+  if (!decoded) return with_state(credential::state::malformed);
+  const auto colon = decoded->find(':');
+  if (colon == std::string::npos) return with_state(credential::state::malformed);
+  credential c;
+  c.status = credential::state::ok;
+  c.login = decoded->substr(0, colon);
+  c.secret = decoded->substr(colon + 1);
+  return c;
+}
+
+credential path_credential(std::string_view login, std::string_view token) {
+  if (login.empty() && token.empty()) return with_state(credential::state::missing);
+  if (login.empty() || token.empty()) return with_state(credential::state::malformed);
+  credential c;
+  c.status = credential::state::ok;
+  c.login = std::string(login);
+  c.secret = std::string(token);
+  return c;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  static constexpr auto table = [] {
+    std::array<signed char, 256> t{};
+    t.fill(-1);
+    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int i = 0; i < 64; ++i)
+      t[static_cast<unsigned char>(alphabet[i])] = static_cast<signed char>(i);
+    return t;
+  }();
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  if (text.size() % 4 == 1) return std::nullopt;  // no whole byte in the last group
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  std::uint32_t bits = 0;
+  int count = 0;
+  for (char ch : text) {
+    const int v = table[static_cast<unsigned char>(ch)];
+    if (v < 0) return std::nullopt;
+    bits = (bits << 6) | static_cast<std::uint32_t>(v);
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      out.push_back(static_cast<char>((bits >> count) & 0xff));
+    }
+  }
+  return out;
+}
+
+key_ring::key_ring() : key_ring(core::random_siphash_key()) {}
+
+key_ring::key_ring(core::siphash_key index_key) : index_key_(index_key) {}
+
+void key_ring::add(std::string secret, core::principal who, std::string login,
+                   feed::rate_slot* rate) {
+  const std::uint64_t h = core::siphash24(index_key_, secret);
+  const std::size_t at = entries_.size();
+  entries_.push_back({std::move(secret), std::move(login), std::move(who), rate});
+  index_.insert(std::upper_bound(index_.begin(), index_.end(), std::pair{h, at}), {h, at});
+}
+
+template <class Match>
+const key_entry* key_ring::lookup(std::string_view secret, Match match) const noexcept {
+  const std::uint64_t h = core::siphash24(index_key_, secret);
+  auto it = std::lower_bound(index_.begin(), index_.end(), std::pair{h, std::size_t{0}});
+  const key_entry* found = nullptr;
+  for (; it != index_.end() && it->first == h; ++it) {
+    const key_entry& e = entries_[it->second];
+    if (constant_time_equal(e.secret, secret) && match(e) && !found) found = &e;
+  }
+  return found;
+}
+
+const key_entry* key_ring::find_entry(std::string_view secret) const noexcept {
+  return lookup(secret, [](const key_entry&) { return true; });
+}
+
+const key_entry* key_ring::find_entry(std::string_view login,
+                                      std::string_view secret) const noexcept {
+  return lookup(secret, [login](const key_entry& e) { return iequals(e.login, login); });
+}
+
+const key_entry* key_ring::resolve(const credential& c) const noexcept {
+  if (!c.ok()) return nullptr;
+  return c.login.empty() ? find_entry(c.secret) : find_entry(c.login, c.secret);
+}
+
+}  // namespace eventfeed::api::common

@@ -1,0 +1,127 @@
+// api/common/credentials.hpp: from what a request carries to who is calling.
+//
+// Three forms of credential, one per way the dialects' clients send them:
+//   - bearer: `Authorization: Bearer <token>` (native keys, Box tokens);
+//   - basic:  `Authorization: Basic base64(login:secret)` (Zulip's `email:api_key`);
+//   - path:   a login and a token as path segments (`/events/{username}/{token}/`).
+// Extraction only reads the request; it says *why* it found nothing usable (missing, another
+// scheme, malformed), because dialects answer those differently (Zulip: 401 for a missing or
+// undecodable header, 400 for another scheme).
+//
+// A key ring maps secrets to principals. It is indexed by a SipHash of the secret under a key
+// drawn at start-up, and candidates are compared in constant time, so neither the lookup's
+// timing nor its bucket reveals how much of a guessed secret was right. A login, where the form
+// has one, must match the entry's (ASCII case-insensitively: emails and usernames).
+//
+// Each entry may carry a rate-limit slot (feed::rate_limiter), resolved when the ring is built,
+// so that the request path takes its budget without a lookup or a shared lock.
+//
+// A key directory holds the current ring behind an atomic shared pointer: a reload swaps in a
+// new ring while requests in flight keep the one they started with.
+//
+// Thread-safety: rings are immutable once published; the directory may be read and replaced
+// from any thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/principal.hpp"
+#include "core/siphash.hpp"
+
+namespace eventfeed::feed {
+class rate_slot;
+}
+
+namespace eventfeed::api::common {
+
+enum class credential_form : std::uint8_t { bearer, basic, path };
+
+struct credential {
+  enum class state : std::uint8_t {
+    ok,
+    missing,       // no credential at all
+    wrong_scheme,  // an Authorization header of another scheme
+    malformed,     // the right scheme, but not decodable or empty
+  };
+  state status = state::missing;
+  std::string login;   // basic and path forms; empty for bearer
+  std::string secret;  // the token, key or password
+
+  bool ok() const noexcept { return status == state::ok; }
+};
+
+// `Authorization: Bearer <token>`: the scheme matched case-insensitively, spaces around the
+// token trimmed.
+credential bearer_credential(std::string_view authorization);
+// `Authorization: Basic <base64 of login:secret>`: standard base64, padding optional; the login
+// is what precedes the first ':'.
+credential basic_credential(std::string_view authorization);
+// A login and a token taken from the path (already percent-decoded by the router).
+credential path_credential(std::string_view login, std::string_view token);
+
+// Decodes standard base64 (RFC 4648 section 4), padding optional; nullopt on anything else.
+std::optional<std::string> base64_decode(std::string_view text);
+
+struct key_entry {
+  std::string secret;
+  std::string login;  // empty: the secret alone identifies the caller
+  core::principal who;
+  feed::rate_slot* rate = nullptr;  // this credential's budget, if its dialect limits rates
+};
+
+class key_ring {
+ public:
+  key_ring();
+  explicit key_ring(core::siphash_key index_key);
+
+  void add(std::string secret, core::principal who, std::string login = {},
+           feed::rate_slot* rate = nullptr);
+
+  // The entry with this secret (the first, if several share it), or null.
+  const key_entry* find_entry(std::string_view secret) const noexcept;
+  // The entry with this secret whose login matches `login` (ASCII case-insensitively), or null.
+  const key_entry* find_entry(std::string_view login, std::string_view secret) const noexcept;
+  const core::principal* find(std::string_view secret) const noexcept {
+    const key_entry* e = find_entry(secret);
+    return e ? &e->who : nullptr;
+  }
+  // Resolves an extracted credential: by login and secret when it has a login, else by secret.
+  const key_entry* resolve(const credential& c) const noexcept;
+
+  std::size_t size() const noexcept { return entries_.size(); }
+  const std::vector<key_entry>& entries() const noexcept { return entries_; }
+
+ private:
+  template <class Match>
+  const key_entry* lookup(std::string_view secret, Match match) const noexcept;
+
+  core::siphash_key index_key_;
+  std::vector<key_entry> entries_;
+  // (keyed hash of the secret, index into entries_), sorted: equal hashes in insertion order.
+  std::vector<std::pair<std::uint64_t, std::size_t>> index_;
+};
+
+class key_directory {
+ public:
+  explicit key_directory(std::shared_ptr<const key_ring> ring = std::make_shared<key_ring>())
+      : ring_(std::move(ring)) {}
+
+  // The ring in force; the caller's copy stays valid however often the ring is replaced.
+  std::shared_ptr<const key_ring> current() const noexcept {
+    return ring_.load(std::memory_order_acquire);
+  }
+  void replace(std::shared_ptr<const key_ring> ring) noexcept {
+    ring_.store(std::move(ring), std::memory_order_release);
+  }
+
+ private:
+  std::atomic<std::shared_ptr<const key_ring>> ring_;
+};
+
+}  // namespace eventfeed::api::common

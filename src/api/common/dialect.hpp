@@ -1,0 +1,55 @@
+// api/common/dialect.hpp: the seam between the server and one HTTP dialect.
+//
+// A dialect is a plug-in of the server: it reads its own sections of the config file, then
+// installs its routes, its error shape and its background tasks on the platform the server
+// hands it. The server knows dialects only through this interface and one list of factories
+// (server/dialects.cpp), so adding a dialect touches `server/` in one place.
+//
+// Lifecycle: created by the config parser (one instance per server configuration), `configure`d
+// with the document's root table, then `install`ed once by the app before the server listens.
+// After that only the dialect's handlers run, on the I/O threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "feed/feed.hpp"
+#include "feed/task_group.hpp"
+#include "http/router.hpp"
+
+namespace eventfeed::api::common {
+
+class config_table;
+
+// What the server gives every dialect when it installs.
+struct platform {
+  http::router& routes;
+  feed::engine& feed;
+  const core::clock& clock;
+  feed::task_group& tasks;  // for periodic work (queue collection); stopped before the store
+  // The externally visible base URL (`[server] public_url`, default http:// and the listening
+  // address), without a trailing slash, for dialects that hand out absolute URLs. Set once the
+  // server has bound its port and before any request is served; read-only afterwards.
+  std::string public_url;
+};
+
+class dialect {
+ public:
+  virtual ~dialect() = default;
+
+  // A short name for logs ("native", "zulip").
+  virtual std::string_view name() const noexcept = 0;
+  // The top-level config keys this dialect owns (`[zulip]`, `[[keys]]`): the parser refuses
+  // every top-level key that no dialect and not the server owns.
+  virtual std::vector<std::string> sections() const = 0;
+  // Reads its sections from the document's root (each may be absent, meaning the defaults).
+  // Returns false with the problem recorded in the root's errors.
+  virtual bool configure(const config_table& root) = 0;
+  // Registers its routes, error renderer and background tasks. Called once.
+  virtual void install(platform& p) = 0;
+};
+
+}  // namespace eventfeed::api::common

@@ -1,0 +1,133 @@
+// api/common/gateway.hpp: what every dialect's handlers share: admitting a caller, answering
+// an error in the dialect's shape, and the whole long-poll sequence.
+//
+// A dialect builds one gateway from its error table, its credential form and key directory,
+// and (if it limits rates) its rate limiter. Its handlers then only translate:
+//
+//   net::awaitable<void> poll(request_context& ctx) {   // a plain function, not a coroutine
+//     auto req = parse_poll(ctx);                        // admit + parse; errors answered in ctx
+//     if (!req) return common::answered();
+//     return gateway_.poll(ctx, std::move(*req), render_poll);
+//   }
+//
+// The poll sequence (`poll`): release the request (a parked poll keeps no headers or body),
+// hand the engine a hook that starts the disconnect watch only if the poll is about to wait,
+// await the engine, end the watch, and answer: nothing useful to a client that has gone (a
+// throw-away `{}` with `Connection: close`), the dialect's error for an error, otherwise what
+// the dialect's `render(const feed::poll_result&)` returns, with `Connection: close` after a
+// shutdown wake so that clients reconnect elsewhere.
+//
+// Memory: `poll`'s coroutine frame is what every parked poll holds (with the engine's and the
+// connection's). It holds the request, the outcome and the render object, nothing else; the
+// handler that returns it is a plain function, so it adds no frame of its own.
+//
+// Thread affinity: a gateway is immutable after construction; handlers on any I/O thread use it.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "api/common/credentials.hpp"
+#include "api/common/errors.hpp"
+#include "feed/feed.hpp"
+#include "http/request_context.hpp"
+
+namespace eventfeed::api::common {
+
+namespace net = boost::asio;
+
+// What a dialect answers when admission fails for one reason.
+struct refusal {
+  std::string message;
+  // The answer's status, code and headers; without one, the error table's row for
+  // `unauthorized` (for rate_limited: the row for `rate_limited`).
+  std::optional<error_shape> shape;
+};
+
+struct admission_policy {
+  credential_form form = credential_form::bearer;
+  // For the path form: the route's captures holding the login and the token.
+  std::string login_param = "username";
+  std::string token_param = "token";
+  refusal missing{"missing credentials", {}};
+  refusal wrong_scheme{"unsupported authorization scheme", {}};
+  refusal malformed{"malformed credentials", {}};
+  refusal unknown{"unknown credentials", {}};
+  refusal rate_limited{"request rate limit exceeded", {}};
+  // An optional check of a well-formed credential before it is looked up (Zulip refuses a key
+  // that is not 32 alphanumeric characters with its own code).
+  std::function<std::optional<refusal>(const credential&)> vet;
+};
+
+// An admitted caller. Holds the key ring it was found in, so `who()` stays valid for as long as
+// the caller is kept, whatever reloads happen meanwhile.
+struct caller {
+  std::shared_ptr<const key_ring> ring;
+  const key_entry* entry = nullptr;
+  const core::principal& who() const noexcept { return entry->who; }
+};
+
+// For a handler that is not a coroutine and has already answered: an awaitable that does
+// nothing.
+net::awaitable<void> answered();
+
+class gateway {
+ public:
+  gateway(feed::engine& feed, const key_directory& keys, error_table errors,
+          admission_policy policy);
+
+  // Resolves the caller. On failure, the dialect's answer is put in `ctx` and nullopt returned.
+  std::optional<caller> admit(http::request_context& ctx) const;
+
+  // The dialect's answer for `err`.
+  http::response fail(const http::request_context& ctx, const core::error& err) const {
+    return errors_.render(ctx, err);
+  }
+  // Answers `err` in `ctx`; returns nullopt, for `return gateway.refuse(ctx, e);` in parsers
+  // that return an optional.
+  std::nullopt_t refuse(http::request_context& ctx, const core::error& err) const {
+    ctx.reply(fail(ctx, err));
+    return std::nullopt;
+  }
+
+  // The long-poll sequence (see the file comment). `render` is called once, with the outcome,
+  // unless the client has gone or the poll failed.
+  template <class Render>
+  net::awaitable<void> poll(http::request_context& ctx, feed::poll_request req,
+                            Render render) const {
+    ctx.release_request();
+    req.on_wait = [&ctx](std::function<void()> cancel) { ctx.begin_watch(std::move(cancel)); };
+    auto outcome = co_await feed_.async_poll(std::move(req));
+    const bool client_gone = co_await ctx.end_watch();
+    co_return ctx.reply(answer_poll(ctx, outcome, client_gone, render));
+  }
+
+  feed::engine& feed() const noexcept { return feed_; }
+  const error_table& errors() const noexcept { return errors_; }
+  const admission_policy& policy() const noexcept { return policy_; }
+
+ private:
+  template <class Render>
+  http::response answer_poll(const http::request_context& ctx,
+                             const core::result<feed::poll_result>& outcome, bool client_gone,
+                             Render& render) const {
+    if (client_gone) return gone_answer();
+    if (!outcome) return fail(ctx, outcome.err());
+    http::response res = render(*outcome);
+    if (outcome->reason == feed::wake_reason::shutdown) res.keep_alive(false);
+    return res;
+  }
+  // Nobody will read it: an empty object, and the connection closes.
+  static http::response gone_answer();
+  void refuse_admission(http::request_context& ctx, const refusal& r, core::errc row) const;
+
+  feed::engine& feed_;
+  const key_directory& keys_;
+  error_table errors_;
+  admission_policy policy_;
+};
+
+}  // namespace eventfeed::api::common

@@ -1,0 +1,69 @@
+#include "api/native/native_dialect.hpp"
+
+#include "api/common/config_table.hpp"
+
+namespace eventfeed::api::native {
+
+namespace {
+
+bool parse_limits(const common::config_table& t, options& o) {
+  if (!t.only({"default_timeout", "max_timeout", "max_batch", "max_limit"})) return false;
+  if (!t.seconds("default_timeout", 0, 3600, o.default_timeout) ||
+      !t.seconds("max_timeout", 0, 3600, o.max_timeout) ||
+      !t.integer("max_batch", 1, 100'000, o.max_batch) ||
+      !t.integer("max_limit", 1, 100'000, o.max_limit))
+    return false;
+  o.default_limit = std::min(o.default_limit, o.max_limit);
+  if (o.default_timeout > o.max_timeout)
+    return t.fail("default_timeout", "must not exceed native.max_timeout");
+  return true;
+}
+
+bool parse_key(const common::config_table& t, std::size_t index, key_config& k) {
+  if (!t.only({"name", "key", "key_env", "publish", "read"})) return false;
+  if (!t.get("name", k.name) || !t.secret("key", "key_env", k.key) ||
+      !t.strings("publish", k.publish) || !t.strings("read", k.read))
+    return false;
+  if (k.key.size() < 8) return t.fail("key", "must be at least 8 characters");
+  if (k.name.empty()) k.name = "key" + std::to_string(index);
+  if (k.publish.empty() && k.read.empty())
+    return t.fail("", "grants nothing: give it 'publish' and/or 'read' stream patterns");
+  return true;
+}
+
+}  // namespace
+
+bool native_dialect::configure(const common::config_table& root) {
+  if (auto t = root.table("native")) {
+    if (!parse_limits(*t, opts_)) return false;
+  } else if (root.has("native")) {
+    return false;  // not a table: recorded by table()
+  }
+  std::vector<common::config_table> entries;
+  if (!root.tables("keys", entries)) return false;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    key_config k;
+    if (!parse_key(entries[i], i, k)) return false;
+    keys_.push_back(std::move(k));
+  }
+  return true;
+}
+
+std::shared_ptr<const common::key_ring> native_dialect::make_ring() const {
+  auto ring = std::make_shared<common::key_ring>();
+  for (const auto& k : keys_) {
+    core::principal who;
+    who.name = k.name;
+    for (const auto& p : k.publish) who.publish.emplace_back(p);
+    for (const auto& p : k.read) who.read.emplace_back(p);
+    ring->add(k.key, std::move(who));
+  }
+  return ring;
+}
+
+void native_dialect::install(common::platform& p) {
+  directory_.replace(make_ring());
+  register_routes(p.routes, p.feed, directory_, opts_);
+}
+
+}  // namespace eventfeed::api::native

@@ -1,0 +1,41 @@
+// api/native/native_dialect.hpp: the native API as a dialect of the server: its config sections
+// (`[native]` for its limits, `[[keys]]` for its bearer keys) and its installation.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/common/credentials.hpp"
+#include "api/common/dialect.hpp"
+#include "api/native/native_api.hpp"
+
+namespace eventfeed::api::native {
+
+// One `[[keys]]` entry.
+struct key_config {
+  std::string name;
+  std::string key;
+  std::vector<std::string> publish;  // stream patterns
+  std::vector<std::string> read;
+};
+
+class native_dialect final : public common::dialect {
+ public:
+  std::string_view name() const noexcept override { return "native"; }
+  std::vector<std::string> sections() const override { return {"native", "keys"}; }
+  bool configure(const common::config_table& root) override;
+  void install(common::platform& p) override;
+
+  const options& limits() const noexcept { return opts_; }
+  const std::vector<key_config>& keys() const noexcept { return keys_; }
+  // The key ring the configured keys make.
+  std::shared_ptr<const common::key_ring> make_ring() const;
+
+ private:
+  options opts_;
+  std::vector<key_config> keys_;
+  common::key_directory directory_;
+};
+
+}  // namespace eventfeed::api::native

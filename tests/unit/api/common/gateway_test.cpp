@@ -1,0 +1,174 @@
+#include "api/common/gateway.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "../handler_harness.hpp"
+#include "api/common/routes.hpp"
+#include "store/memory/memory_store.hpp"
+
+namespace eventfeed::api::common {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::header;
+namespace json = boost::json;
+
+TEST(ErrorTable, BaseRowsAndOverrides) {
+  auto t = error_table::base();
+  EXPECT_EQ(t[core::errc::bad_request].status, bhttp::status::bad_request);
+  EXPECT_EQ(t[core::errc::invalid_stream].code, "invalid_stream");
+  EXPECT_EQ(t[core::errc::payload_too_large].status, bhttp::status::payload_too_large);
+  EXPECT_EQ(t[core::errc::unauthorized].status, bhttp::status::unauthorized);
+  EXPECT_EQ(t[core::errc::forbidden].status, bhttp::status::forbidden);
+  EXPECT_EQ(t[core::errc::not_found].status, bhttp::status::not_found);
+  EXPECT_EQ(t[core::errc::rate_limited].status, bhttp::status::too_many_requests);
+  EXPECT_EQ(t[core::errc::unavailable].status, bhttp::status::service_unavailable);
+  EXPECT_EQ(t[core::errc::shutting_down].status, bhttp::status::service_unavailable);
+  EXPECT_EQ(t[core::errc::internal].status, bhttp::status::internal_server_error);
+  t[core::errc::not_found] = {bhttp::status::bad_request, "BAD_EVENT_QUEUE_ID", {}};
+  EXPECT_EQ(t[core::errc::not_found].status, bhttp::status::bad_request);
+  EXPECT_EQ(error_table::base()[core::errc::not_found].status, bhttp::status::not_found)
+      << "overrides change a copy, not the base";
+}
+
+// A dialect made for this test: its own error shape under /t/, one route per credential form,
+// each answering with the caller's name, and a poll that renders the number of events.
+class Gateway : public ::testing::Test {
+ protected:
+  struct handlers {
+    gateway bearer, basic, path;
+    net::awaitable<void> who(http::request_context& ctx, const gateway& g) {
+      auto c = g.admit(ctx);
+      if (!c) co_return;
+      co_return ctx.reply(http::json_response(bhttp::status::ok, c->who().name));
+    }
+    net::awaitable<void> by_bearer(http::request_context& ctx) { return who(ctx, bearer); }
+    net::awaitable<void> by_basic(http::request_context& ctx) { return who(ctx, basic); }
+    net::awaitable<void> by_path(http::request_context& ctx) { return who(ctx, path); }
+    net::awaitable<void> poll(http::request_context& ctx) {
+      feed::poll_request req;
+      req.streams = {"s"};
+      req.from = core::cursor::now();
+      req.timeout = 10s;
+      return bearer.poll(ctx, std::move(req), [](const feed::poll_result& r) {
+        return http::json_response(bhttp::status::ok, std::to_string(r.events.size()));
+      });
+    }
+  };
+
+  Gateway() {
+    auto ring = std::make_shared<key_ring>();
+    core::principal bot;
+    bot.name = "bot";
+    ring->add("bot-secret", bot, "bot@example.com");
+    core::principal app;
+    app.name = "app";
+    ring->add("app-token", app);
+    keys_.replace(ring);
+    routes_.set_error_renderer(
+        "/t/", [](bhttp::status s, std::string_view code, std::string_view msg) {
+          return http::json_response(s, json::serialize(json::value{{"code", code}, {"msg", msg}}));
+        });
+    auto errors = error_table::base();
+    errors[core::errc::unauthorized].headers = {{"WWW-Authenticate", "Basic realm=\"t\""}};
+    admission_policy bearer;
+    admission_policy basic;
+    basic.form = credential_form::basic;
+    basic.wrong_scheme = {"basic only", error_shape{bhttp::status::bad_request, "BAD", {}}};
+    basic.unknown = {"who?", error_shape{bhttp::status::unauthorized, "INVALID_KEY", {}}};
+    basic.vet = [](const credential& c) -> std::optional<refusal> {
+      if (c.secret.size() < 5) return refusal{"short key", {}};
+      return std::nullopt;
+    };
+    admission_policy path;
+    path.form = credential_form::path;
+    auto h = std::make_shared<handlers>(handlers{gateway(feed_, keys_, errors, bearer),
+                                                 gateway(feed_, keys_, errors, basic),
+                                                 gateway(feed_, keys_, errors, path)});
+    route_binder<handlers>(routes_, h)
+        .get("/t/bearer", &handlers::by_bearer)
+        .get("/t/basic", &handlers::by_basic)
+        .get("/t/path/{username}/{token}", &handlers::by_path)
+        .get("/t/poll", &handlers::poll);
+  }
+
+  static json::value body(const http::response& res) { return json::parse(res.body()); }
+
+  core::manual_clock clock_;
+  store::memory::memory_store store_{{}, &clock_};
+  feed::engine feed_{store_, clock_, 4};
+  key_directory keys_;
+  http::router routes_;
+  testing::handler_harness harness_{routes_};
+};
+
+TEST_F(Gateway, AdmitsEachFormAndNamesTheCaller) {
+  EXPECT_EQ(
+      harness_.call(bhttp::verb::get, "/t/bearer", {{"Authorization", "Bearer app-token"}}).body(),
+      "app");
+  // base64("bot@example.com:bot-secret")
+  EXPECT_EQ(harness_
+                .call(bhttp::verb::get, "/t/basic",
+                      {{"Authorization", "Basic Ym90QGV4YW1wbGUuY29tOmJvdC1zZWNyZXQ="}})
+                .body(),
+            "bot");
+  EXPECT_EQ(harness_.call(bhttp::verb::get, "/t/path/BOT%40example.com/bot-secret").body(), "bot");
+}
+
+TEST_F(Gateway, RefusalsTakeTheDialectsShapeAndHeaders) {
+  auto missing = harness_.call(bhttp::verb::get, "/t/basic");
+  EXPECT_EQ(missing.result(), bhttp::status::unauthorized);
+  EXPECT_EQ(body(missing).at("code"), "unauthorized");
+  EXPECT_EQ(body(missing).at("msg"), "missing credentials");
+  EXPECT_EQ(header(missing, "WWW-Authenticate"), "Basic realm=\"t\"");
+
+  auto scheme = harness_.call(bhttp::verb::get, "/t/basic", {{"Authorization", "Bearer x"}});
+  EXPECT_EQ(scheme.result(), bhttp::status::bad_request);
+  EXPECT_EQ(body(scheme).at("code"), "BAD");
+  EXPECT_EQ(header(scheme, "WWW-Authenticate"), "") << "a shape of its own has its own headers";
+
+  auto malformed = harness_.call(bhttp::verb::get, "/t/basic", {{"Authorization", "Basic %%"}});
+  EXPECT_EQ(body(malformed).at("msg"), "malformed credentials");
+
+  // base64("bot@example.com:abc"): vetted before the lookup
+  auto short_key = harness_.call(bhttp::verb::get, "/t/basic",
+                                 {{"Authorization", "Basic Ym90QGV4YW1wbGUuY29tOmFiYw=="}});
+  EXPECT_EQ(body(short_key).at("msg"), "short key");
+
+  // base64("eve@example.com:bot-secret"): a known secret under another login
+  auto unknown = harness_.call(bhttp::verb::get, "/t/basic",
+                               {{"Authorization", "Basic ZXZlQGV4YW1wbGUuY29tOmJvdC1zZWNyZXQ="}});
+  EXPECT_EQ(unknown.result(), bhttp::status::unauthorized);
+  EXPECT_EQ(body(unknown).at("code"), "INVALID_KEY");
+  EXPECT_EQ(body(unknown).at("msg"), "who?");
+
+  auto wrong_token = harness_.call(bhttp::verb::get, "/t/path/bot@example.com/nope");
+  EXPECT_EQ(body(wrong_token).at("msg"), "unknown credentials");
+}
+
+TEST_F(Gateway, PollRendersTheOutcomeOrAnswersShutdownWithClose) {
+  auto parked =
+      harness_.start(bhttp::verb::get, "/t/poll", {{"Authorization", "Bearer app-token"}});
+  EXPECT_EQ(feed_.waiters("s"), 1u);
+  std::optional<core::result<std::vector<core::event_ptr>>> published;
+  store_.append({{"s", "t", "{}"}}, [&](auto r) {
+    feed_.waiter_hub().notify(*r);
+    published.emplace(std::move(r));
+  });
+  ASSERT_TRUE(harness_.finish(parked));
+  EXPECT_EQ(parked->answer->body(), "1");
+  EXPECT_TRUE(parked->answer->keep_alive());
+
+  auto second =
+      harness_.start(bhttp::verb::get, "/t/poll", {{"Authorization", "Bearer app-token"}});
+  feed_.shutdown();
+  ASSERT_TRUE(harness_.finish(second));
+  EXPECT_EQ(second->answer->body(), "0");
+  EXPECT_FALSE(second->answer->keep_alive());
+}
+
+}  // namespace
+}  // namespace eventfeed::api::common
