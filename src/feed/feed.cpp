@@ -5,6 +5,9 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <limits>
+#include <optional>
+
+#include "core/stream_name.hpp"
 
 namespace eventfeed::feed {
 
@@ -30,6 +33,30 @@ net::awaitable<core::result<T>> await_store(Start start) {
 // How many events one poll may scan past (filtered out) before it answers with what it has;
 // bounds the work of a poll with a narrow filter over a busy stream.
 constexpr std::size_t max_scan_per_poll = 10'000;
+
+// Why a poll that answers without waiting (again) ends: events, the scan cap, or its deadline.
+wake_reason end_reason(const std::vector<core::event_ptr>& events, bool complete) {
+  if (!events.empty()) return wake_reason::events;
+  return complete ? wake_reason::timeout : wake_reason::scan_limit;
+}
+
+// Sorts and de-duplicates a poll's streams (a stream named twice would be read twice and parked
+// on twice) and checks that they share one {tag}: only streams of one tag share a position
+// sequence, so only they can be followed with one cursor (the Redis backend keeps one sequence
+// per tag). Returns the error to answer, if any.
+std::optional<core::error> normalize_streams(std::vector<std::string>& streams) {
+  if (streams.empty()) return core::error{core::errc::bad_request, "no stream to poll"};
+  std::sort(streams.begin(), streams.end());
+  streams.erase(std::unique(streams.begin(), streams.end()), streams.end());
+  const std::string_view tag = core::stream_tag(streams.front());
+  for (const auto& s : streams) {
+    if (core::stream_tag(s) != tag)
+      return core::error{core::errc::bad_request,
+                         "streams polled together must share a {tag} (one position sequence): '" +
+                             streams.front() + "' and '" + s + "' do not"};
+  }
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -164,11 +191,7 @@ net::awaitable<core::result<core::position>> engine::highest_head(
 }
 
 net::awaitable<core::result<poll_result>> engine::async_poll(poll_request&& request) {
-  if (request.streams.empty()) co_return core::error{core::errc::bad_request, "no stream to poll"};
-  // A stream named twice would be read twice (duplicate events) and parked on twice.
-  std::sort(request.streams.begin(), request.streams.end());
-  request.streams.erase(std::unique(request.streams.begin(), request.streams.end()),
-                        request.streams.end());
+  if (auto refused = normalize_streams(request.streams)) co_return std::move(*refused);
   poll_result res;
   core::position after = request.from.pos;
   // Without a cursor the first read starts quietly at the oldest retained event. Every other
@@ -199,7 +222,7 @@ net::awaitable<core::result<poll_result>> engine::async_poll(poll_request&& requ
     if (!found->events.empty() || !found->complete || request.timeout.count() <= 0 ||
         clock_.steady_now() >= deadline) {
       res.events = std::move(found->events);
-      res.reason = res.events.empty() ? wake_reason::timeout : wake_reason::events;
+      res.reason = end_reason(res.events, found->complete);
       res.next = after;
       co_return res;
     }
@@ -214,7 +237,7 @@ net::awaitable<core::result<poll_result>> engine::async_poll(poll_request&& requ
     after = found->scanned_to;
     if (!found->events.empty() || !found->complete) {
       res.events = std::move(found->events);
-      res.reason = res.events.empty() ? wake_reason::timeout : wake_reason::events;
+      res.reason = end_reason(res.events, found->complete);
       res.next = after;
       co_return res;
     }

@@ -43,7 +43,9 @@ namespace eventfeed::feed {
 namespace net = boost::asio;
 
 struct poll_request {
-  std::vector<std::string> streams;  // one, or several sharing a {tag}
+  // One, or several sharing a {tag} (one position sequence, so one cursor follows them all);
+  // streams with different tags are refused with errc::bad_request.
+  std::vector<std::string> streams;
   core::cursor from;
   core::event_filter filter;
   std::size_t limit = 100;  // most events in one answer
@@ -62,9 +64,10 @@ struct poll_result {
   // Events after the cursor were trimmed by retention before this poll could deliver them
   // (never for the first read of an `oldest` cursor, which starts at the oldest by definition).
   bool gap = false;
-  // Why the poll ended: `events` (there are events), or the wake reason of an empty answer.
-  // `timeout` also answers a poll that scanned its cap of filtered-out events and stopped
-  // early: `next` has moved on and the client should poll again at once.
+  // Why the poll ended: `events` (there are events), or the reason of an empty answer:
+  // `timeout` (the deadline passed, or the poll had none), `scan_limit` (the poll scanned its
+  // cap of events the filter refused and stopped early: `next` has moved on, poll again at
+  // once), `superseded`, `shutdown`, `cancelled`.
   wake_reason reason = wake_reason::events;
 };
 

@@ -28,6 +28,11 @@ enum class wake_reason : std::uint8_t {
   superseded,  // a newer poll with the same key took its place
   shutdown,    // the server is stopping
   cancelled,   // the awaiting operation was cancelled (the client went away)
+  // Not a hub wake: the engine's own reason for a poll that scanned its cap of events its
+  // filter refused without finding one. Unlike `timeout`, the deadline has not passed: the
+  // poll's `next` has moved past what was scanned and the client should poll again at once
+  // (or the dialect continue the scan), not treat it as a quiet period.
+  scan_limit,
 };
 
 class hub;

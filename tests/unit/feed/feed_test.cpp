@@ -532,6 +532,54 @@ TEST_F(Engine, ScanCapAnswersInsteadOfParkingOverUnreadEvents) {
   EXPECT_EQ(found, (std::vector<core::position>{25'001}));
 }
 
+TEST_F(Engine, AScanCapIsNotADeadline) {
+  // Zulip answers a passed deadline with a heartbeat and Box with `reconnect`: a poll that
+  // stopped at its scan cap must not look like one.
+  publish(std::vector<core::new_event>(12'000, ev("a", "chat")));
+  auto req = request("a");
+  req.filter = core::event_filter({"tip"});
+  req.timeout = 30s;
+  auto capped = poll_now(req);
+  EXPECT_TRUE(capped.events.empty());
+  EXPECT_EQ(capped.reason, wake_reason::scan_limit);
+  EXPECT_GT(capped.next, 0u);
+  req.from = core::cursor::after_position(capped.next);
+  req.timeout = 0ms;
+  auto rest = poll_now(req);
+  EXPECT_EQ(rest.reason, wake_reason::timeout) << "scanned to the end, nothing found, no time";
+  EXPECT_EQ(rest.next, 12'000u);
+  auto found = poll_now(request("a"));
+  EXPECT_EQ(found.reason, wake_reason::events);
+}
+
+TEST_F(Engine, APollPastItsDeadlineSaysTimeout) {
+  auto req = request("a", core::cursor::now());
+  req.timeout = 1s;
+  auto out = start_poll(req);
+  ASSERT_FALSE(out->has_value());
+  tick_after(1s);
+  ASSERT_TRUE(out->has_value() && **out);
+  EXPECT_EQ((**out)->reason, wake_reason::timeout);
+}
+
+TEST_F(Engine, StreamsOfDifferentTagsAreRefused) {
+  for (std::vector<std::string> streams :
+       {std::vector<std::string>{"{acme}a", "{other}b"}, {"a", "b"}, {"{acme}a", "{acm}a"}}) {
+    poll_request req;
+    req.streams = streams;
+    auto out = start_poll(req);
+    ASSERT_TRUE(out->has_value());
+    ASSERT_FALSE(**out) << streams[0] << " " << streams[1];
+    EXPECT_EQ((**out).err().code, core::errc::bad_request);
+    EXPECT_NE((**out).err().message.find("must share a {tag}"), std::string::npos);
+    EXPECT_EQ(engine_->total_waiters(), 0u);
+  }
+  poll_request same;
+  same.streams = {"{acme}user:1", "{acme}public"};
+  same.timeout = 0ms;
+  EXPECT_TRUE(poll_now(same).events.empty());
+}
+
 // A memory store that runs a hook right after one read of a given stream: a deterministic
 // stand-in for another thread's append landing between the reads of a multi-stream poll.
 namespace st = ::eventfeed::store;
