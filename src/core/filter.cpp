@@ -1,17 +1,151 @@
 #include "core/filter.hpp"
 
 #include <algorithm>
+#include <boost/json/value.hpp>
 
 namespace eventfeed::core {
 
-event_filter::event_filter(std::vector<std::string> types) : types_(std::move(types)) {
-  std::sort(types_.begin(), types_.end());
-  types_.erase(std::unique(types_.begin(), types_.end()), types_.end());
+namespace {
+
+namespace json = boost::json;
+
+std::vector<std::string> sorted_unique(std::vector<std::string> items) {
+  std::sort(items.begin(), items.end());
+  items.erase(std::unique(items.begin(), items.end()), items.end());
+  return items;
+}
+
+bool contains_sorted(const std::vector<std::string>& items, std::string_view item) noexcept {
+  return std::binary_search(items.begin(), items.end(), item, std::less<>{});
+}
+
+constexpr char fold(char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c;
+}
+
+constexpr bool is_space(char c) noexcept {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+bool is_case_insensitive(field_op op) noexcept {
+  return op == field_op::equals_ci || op == field_op::has_word_ci;
+}
+
+// `text` equals `folded` (already folded) once `text` is folded.
+bool equals_folded(std::string_view text, std::string_view folded) noexcept {
+  return text.size() == folded.size() && std::equal(text.begin(), text.end(), folded.begin(),
+                                                    [](char a, char b) { return fold(a) == b; });
+}
+
+bool has_word_folded(std::string_view text, std::string_view folded) noexcept {
+  if (equals_folded(text, folded)) return true;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && is_space(text[i])) ++i;
+    std::size_t end = i;
+    while (end < text.size() && !is_space(text[end])) ++end;
+    if (end > i && equals_folded(text.substr(i, end - i), folded)) return true;
+    i = end;
+  }
+  return false;
+}
+
+std::string_view view(const json::string& s) noexcept {
+  return {s.data(), s.size()};
+}
+
+bool array_has(const json::array& items, std::string_view wanted) noexcept {
+  return std::any_of(items.begin(), items.end(), [wanted](const json::value& item) {
+    const json::string* s = item.if_string();
+    return s && view(*s) == wanted;
+  });
+}
+
+// The field of `data` at `path`; nullptr if it is not there, with `missing` set if an object on
+// the way lacks a key (rather than the path running into a non-object).
+const json::value* find_field(const json::value& data, const std::vector<std::string>& path,
+                              bool& missing) noexcept {
+  const json::value* at = &data;
+  for (const std::string& key : path) {
+    const json::object* object = at->if_object();
+    if (!object) return nullptr;
+    at = object->if_contains(key);
+    if (!at) {
+      missing = true;
+      return nullptr;
+    }
+  }
+  return at;
+}
+
+bool holds(const field_predicate& p, const json::value& data) noexcept {
+  bool missing = false;
+  const json::value* field = find_field(data, p.path, missing);
+  if (!field) return missing && p.op == field_op::array_lacks;
+  if (p.op == field_op::array_contains || p.op == field_op::array_lacks) {
+    const json::array* items = field->if_array();
+    return items && array_has(*items, p.operand) == (p.op == field_op::array_contains);
+  }
+  const json::string* s = field->if_string();
+  if (!s) return false;
+  switch (p.op) {
+    case field_op::equals:
+      return view(*s) == p.operand;
+    case field_op::equals_ci:
+      return equals_folded(view(*s), p.operand);
+    case field_op::has_word_ci:
+      return has_word_folded(view(*s), p.operand);
+    case field_op::starts_with:
+      return view(*s).starts_with(p.operand);
+    case field_op::array_contains:
+    case field_op::array_lacks:
+      break;  // answered above
+  }
+  return false;
+}
+
+}  // namespace
+
+event_filter::event_filter(std::vector<std::string> types)
+    : types_(sorted_unique(std::move(types))) {}
+
+event_filter::event_filter(std::vector<std::string> types, std::vector<field_predicate> predicates,
+                           std::vector<std::string> scope)
+    : event_filter(std::move(types)) {
+  if (predicates.empty()) return;
+  for (field_predicate& p : predicates) {
+    if (is_case_insensitive(p.op)) {
+      std::transform(p.operand.begin(), p.operand.end(), p.operand.begin(), fold);
+    }
+  }
+  narrow_ = std::make_shared<const narrow>(
+      narrow{std::move(predicates), sorted_unique(std::move(scope))});
 }
 
 bool event_filter::accepts(std::string_view type) const noexcept {
-  if (types_.empty()) return true;
-  return std::binary_search(types_.begin(), types_.end(), type, std::less<>{});
+  return types_.empty() || contains_sorted(types_, type);
+}
+
+std::span<const field_predicate> event_filter::predicates() const noexcept {
+  if (!narrow_) return {};
+  return narrow_->predicates;
+}
+
+std::span<const std::string> event_filter::scope() const noexcept {
+  if (!narrow_) return {};
+  return narrow_->scope;
+}
+
+bool event_filter::in_scope(std::string_view type) const noexcept {
+  return narrow_ && (narrow_->scope.empty() || contains_sorted(narrow_->scope, type));
+}
+
+bool event_filter::narrow_accepts(const event& ev) const noexcept {
+  if (!in_scope(ev.type)) return true;
+  const json::value& data = parsed_data(ev);
+  if (!data.is_object()) return false;  // did not parse (or is not an object)
+  return std::all_of(narrow_->predicates.begin(), narrow_->predicates.end(),
+                     [&data](const field_predicate& p) { return holds(p, data); });
 }
 
 result<event_filter> parse_type_list(std::string_view csv) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/json/value.hpp>
 #include <thread>
 #include <vector>
 
@@ -56,6 +57,27 @@ TEST(RenderCache, ConcurrentBuildersAgreeOnOneValue) {
     EXPECT_EQ(ev.cache.get_or_build(render_form::zulip, [] { return std::string("late"); }),
               *seen[0]);
     EXPECT_EQ(seen[0]->rfind("built-by-", 0), 0u);
+  }
+}
+
+TEST(DataCache, ParsesOnFirstUseAndKeepsOneTree) {
+  event ev;
+  ev.data = R"({"amount":5,"who":{"name":"ann"}})";
+  const boost::json::value& first = parsed_data(ev);
+  ASSERT_TRUE(first.is_object());
+  EXPECT_EQ(first.at("who").at("name").as_string(), "ann");
+  ev.data = R"({"changed":true})";  // events are immutable; this shows the tree is not rebuilt
+  EXPECT_EQ(&parsed_data(ev), &first);
+  EXPECT_FALSE(parsed_data(ev).as_object().contains("changed"));
+}
+
+TEST(DataCache, TextThatDoesNotParseIsKeptAsNull) {
+  for (const char* text : {"", "{", "{\"a\":}", "nope"}) {
+    event ev;
+    ev.data = text;
+    const boost::json::value& v = parsed_data(ev);
+    EXPECT_TRUE(v.is_null()) << text;
+    EXPECT_EQ(&parsed_data(ev), &v) << text;  // kept: parsed once, like a good one
   }
 }
 
