@@ -107,44 +107,50 @@ bool holds(const field_predicate& p, const json::value& data) noexcept {
 }  // namespace
 
 event_filter::event_filter(std::vector<std::string> types)
-    : types_(sorted_unique(std::move(types))) {}
+    : event_filter(std::move(types), {}, {}) {}
 
 event_filter::event_filter(std::vector<std::string> types, std::vector<field_predicate> predicates,
-                           std::vector<std::string> scope)
-    : event_filter(std::move(types)) {
-  if (predicates.empty()) return;
+                           std::vector<std::string> scope) {
+  if (types.empty() && predicates.empty()) return;
   for (field_predicate& p : predicates) {
     if (is_case_insensitive(p.op)) {
       std::transform(p.operand.begin(), p.operand.end(), p.operand.begin(), fold);
     }
   }
-  narrow_ = std::make_shared<const narrow>(
-      narrow{std::move(predicates), sorted_unique(std::move(scope))});
+  if (predicates.empty()) scope.clear();
+  spec_ = std::make_shared<const spec>(spec{sorted_unique(std::move(types)), std::move(predicates),
+                                            sorted_unique(std::move(scope))});
 }
 
 bool event_filter::accepts(std::string_view type) const noexcept {
-  return types_.empty() || contains_sorted(types_, type);
+  return !spec_ || spec_->types.empty() || contains_sorted(spec_->types, type);
+}
+
+const std::vector<std::string>& event_filter::types() const noexcept {
+  static const std::vector<std::string> none;
+  return spec_ ? spec_->types : none;
 }
 
 std::span<const field_predicate> event_filter::predicates() const noexcept {
-  if (!narrow_) return {};
-  return narrow_->predicates;
+  if (!spec_) return {};
+  return spec_->predicates;
 }
 
 std::span<const std::string> event_filter::scope() const noexcept {
-  if (!narrow_) return {};
-  return narrow_->scope;
+  if (!spec_) return {};
+  return spec_->scope;
 }
 
 bool event_filter::in_scope(std::string_view type) const noexcept {
-  return narrow_ && (narrow_->scope.empty() || contains_sorted(narrow_->scope, type));
+  return spec_ && !spec_->predicates.empty() &&
+         (spec_->scope.empty() || contains_sorted(spec_->scope, type));
 }
 
 bool event_filter::narrow_accepts(const event& ev) const noexcept {
   if (!in_scope(ev.type)) return true;
   const json::value& data = parsed_data(ev);
   if (!data.is_object()) return false;  // did not parse (or is not an object)
-  return std::all_of(narrow_->predicates.begin(), narrow_->predicates.end(),
+  return std::all_of(spec_->predicates.begin(), spec_->predicates.end(),
                      [&data](const field_predicate& p) { return holds(p, data); });
 }
 

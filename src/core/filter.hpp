@@ -2,10 +2,11 @@
 // of the event's `data` (what a Zulip narrow compiles to).
 //
 // Mechanism. A filter is built once per poll or queue by a dialect, then copied into the hub's
-// waiter (the predicates are immutable and shared between copies: copying them is one reference
-// count, not a copy of every path and operand), and evaluated by `hub::notify` under a shard lock
-// for every parked waiter of a stream on every publish: 10,000 evaluations of one event are normal.
-// So evaluation allocates nothing and parses nothing per waiter:
+// waiter (its types, predicates and scope are one immutable block shared between copies:
+// copying a filter is one reference count, and a filter is one pointer wide, which every parked
+// poll pays for twice, in its request and in its waiter), and evaluated by `hub::notify` under a
+// shard lock for every parked waiter of a stream on every publish: 10,000 evaluations of one event
+// are normal. So evaluation allocates nothing and parses nothing per waiter:
 // - the type test is a binary search in a sorted vector;
 // - predicates read `parsed_data(ev)`, the event's `data` parsed once per event and cached on it
 //   (core/event.hpp), walk their path with object lookups, and compare string views;
@@ -65,32 +66,33 @@ class event_filter {
                std::vector<std::string> scope = {});
 
   // True only with no types and no predicates: every event is accepted without looking at it.
-  bool accepts_all() const noexcept { return types_.empty() && !narrow_; }
+  bool accepts_all() const noexcept { return !spec_; }
   // The type test alone: whether events of `type` can pass (every type, if there are no types).
   // An event of such a type may still fail the predicates: use accepts(event) for the verdict.
   bool accepts(std::string_view type) const noexcept;
   // The verdict on one event. Parses the event's data on first use (see data_cache), so it can
   // allocate once per event; running out of memory there terminates.
   bool accepts(const event& ev) const noexcept {
-    return accepts(std::string_view(ev.type)) && (!narrow_ || narrow_accepts(ev));
+    return !spec_ || (accepts(std::string_view(ev.type)) &&
+                      (spec_->predicates.empty() || narrow_accepts(ev)));
   }
 
-  const std::vector<std::string>& types() const noexcept { return types_; }
+  const std::vector<std::string>& types() const noexcept;
   std::span<const field_predicate> predicates() const noexcept;
   std::span<const std::string> scope() const noexcept;
   // Whether the predicates apply to events of `type` (false if there are none).
   bool in_scope(std::string_view type) const noexcept;
 
  private:
-  struct narrow {
-    std::vector<field_predicate> predicates;  // not empty
+  struct spec {
+    std::vector<std::string> types;           // sorted, unique; empty = every type
+    std::vector<field_predicate> predicates;  // empty = none
     std::vector<std::string> scope;           // sorted, unique; empty = every type
   };
 
   bool narrow_accepts(const event& ev) const noexcept;
 
-  std::vector<std::string> types_;        // sorted, unique; empty = all
-  std::shared_ptr<const narrow> narrow_;  // null = no predicates; shared by copies
+  std::shared_ptr<const spec> spec_;  // null = accepts everything; shared by copies
 };
 
 // Parses a comma-separated list ("tip,follow"). Empty items are rejected; an empty or absent
