@@ -7,8 +7,22 @@ net::awaitable<void> answered() {
 }
 
 gateway::gateway(feed::engine& feed, const key_directory& keys, error_table errors,
-                 admission_policy policy)
-    : feed_(feed), keys_(keys), errors_(std::move(errors)), policy_(std::move(policy)) {}
+                 admission_policy policy, feed::rate_limiter* limiter)
+    : feed_(feed),
+      keys_(keys),
+      errors_(std::move(errors)),
+      policy_(std::move(policy)),
+      limiter_(limiter) {}
+
+header_list rate_headers(const feed::rate_decision& d) {
+  header_list out;
+  if (!d.limited()) return out;
+  out.emplace_back("X-RateLimit-Limit", std::to_string(d.limit));
+  out.emplace_back("X-RateLimit-Remaining", std::to_string(d.remaining));
+  out.emplace_back("X-RateLimit-Reset", std::to_string(d.reset_at_unix_s));
+  if (!d.allowed) out.emplace_back("Retry-After", std::to_string(d.retry_after.count()));
+  return out;
+}
 
 http::response gateway::gone_answer() {
   auto res = http::json_response(bhttp::status::ok, "{}");
@@ -16,8 +30,11 @@ http::response gateway::gone_answer() {
   return res;
 }
 
-void gateway::refuse_admission(http::request_context& ctx, const refusal& r, core::errc row) const {
-  ctx.reply(render_error(ctx, r.shape ? *r.shape : errors_[row], r.message));
+void gateway::refuse_admission(http::request_context& ctx, const refusal& r, core::errc row,
+                               const header_list& extra) const {
+  auto res = render_error(ctx, r.shape ? *r.shape : errors_[row], r.message);
+  add_headers(res, extra);
+  ctx.reply(std::move(res));
 }
 
 std::optional<caller> gateway::admit(http::request_context& ctx) const {
@@ -58,6 +75,15 @@ std::optional<caller> gateway::admit(http::request_context& ctx) const {
   if (!who.entry) {
     refuse_admission(ctx, policy_.unknown, core::errc::unauthorized);
     return std::nullopt;
+  }
+  if (limiter_) {
+    feed::rate_slot& slot = who.entry->rate ? *who.entry->rate : limiter_->slot(who.who().name);
+    who.rate = limiter_->take(slot);
+    if (!who.rate->allowed) {
+      refuse_admission(ctx, policy_.rate_limited, core::errc::rate_limited,
+                       rate_headers(*who.rate));
+      return std::nullopt;
+    }
   }
   return who;
 }

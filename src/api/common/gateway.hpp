@@ -33,6 +33,7 @@
 #include "api/common/credentials.hpp"
 #include "api/common/errors.hpp"
 #include "feed/feed.hpp"
+#include "feed/rate_limiter.hpp"
 #include "http/request_context.hpp"
 
 namespace eventfeed::api::common {
@@ -67,8 +68,15 @@ struct admission_policy {
 struct caller {
   std::shared_ptr<const key_ring> ring;
   const key_entry* entry = nullptr;
+  // What the rate limiter said of this request, when the dialect limits rates (for dialects
+  // that put the X-RateLimit-* headers on every answer: rate_headers()).
+  std::optional<feed::rate_decision> rate;
   const core::principal& who() const noexcept { return entry->who; }
 };
+
+// X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset (Unix seconds) of a decision,
+// and Retry-After (whole seconds) when it refused; nothing for an unlimited one.
+header_list rate_headers(const feed::rate_decision& d);
 
 // For a handler that is not a coroutine and has already answered: an awaitable that does
 // nothing.
@@ -76,10 +84,15 @@ net::awaitable<void> answered();
 
 class gateway {
  public:
+  // `limiter`, if given, counts every admitted request against the caller's budget: the slot
+  // its key entry carries (resolved when the ring was built), or else the slot of its
+  // principal's name (a lookup under one shard's lock). It must outlive the gateway.
   gateway(feed::engine& feed, const key_directory& keys, error_table errors,
-          admission_policy policy);
+          admission_policy policy, feed::rate_limiter* limiter = nullptr);
 
-  // Resolves the caller. On failure, the dialect's answer is put in `ctx` and nullopt returned.
+  // Resolves the caller and takes one request from its budget. On failure (no credential, an
+  // unknown one, a spent budget: 429 with Retry-After and the X-RateLimit-* headers) the
+  // dialect's answer is put in `ctx` and nullopt returned.
   std::optional<caller> admit(http::request_context& ctx) const;
 
   // The dialect's answer for `err`.
@@ -122,12 +135,14 @@ class gateway {
   }
   // Nobody will read it: an empty object, and the connection closes.
   static http::response gone_answer();
-  void refuse_admission(http::request_context& ctx, const refusal& r, core::errc row) const;
+  void refuse_admission(http::request_context& ctx, const refusal& r, core::errc row,
+                        const header_list& extra = {}) const;
 
   feed::engine& feed_;
   const key_directory& keys_;
   error_table errors_;
   admission_policy policy_;
+  feed::rate_limiter* limiter_;
 };
 
 }  // namespace eventfeed::api::common

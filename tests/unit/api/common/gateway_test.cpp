@@ -16,6 +16,10 @@ using namespace std::chrono_literals;
 using testing::header;
 namespace json = boost::json;
 
+std::string body_of(const http::response& res) {
+  return std::string(json::parse(res.body()).at("error").at("message").as_string());
+}
+
 TEST(ErrorTable, BaseRowsAndOverrides) {
   auto t = error_table::base();
   EXPECT_EQ(t[core::errc::bad_request].status, bhttp::status::bad_request);
@@ -168,6 +172,78 @@ TEST_F(Gateway, PollRendersTheOutcomeOrAnswersShutdownWithClose) {
   ASSERT_TRUE(harness_.finish(second));
   EXPECT_EQ(second->answer->body(), "0");
   EXPECT_FALSE(second->answer->keep_alive());
+}
+
+// A gateway with a budget of 2 requests a minute per credential, slots resolved with the ring.
+class RateLimitedGateway : public ::testing::Test {
+ protected:
+  struct handlers {
+    gateway g;
+    net::awaitable<void> hello(http::request_context& ctx) {
+      auto c = g.admit(ctx);
+      if (!c) co_return;
+      auto res = http::json_response(bhttp::status::ok, "\"hi\"");
+      add_headers(res, rate_headers(*c->rate));
+      co_return ctx.reply(std::move(res));
+    }
+  };
+
+  RateLimitedGateway() {
+    auto ring = std::make_shared<key_ring>();
+    for (std::string name : {"a", "b"}) {
+      core::principal p;
+      p.name = name;
+      ring->add("token-" + name, p, {}, &limiter_.slot("test:" + name));
+    }
+    keys_.replace(ring);
+    admission_policy policy;
+    policy.rate_limited.message = "slow down";
+    auto h = std::make_shared<handlers>(
+        handlers{gateway(feed_, keys_, error_table::base(), policy, &limiter_)});
+    route_binder<handlers>(routes_, h).get("/hello", &handlers::hello);
+  }
+
+  http::response call(std::string_view who) {
+    return harness_.call(bhttp::verb::get, "/hello",
+                         {{"Authorization", "Bearer token-" + std::string(who)}});
+  }
+
+  core::manual_clock clock_{1'700'000'000'000};
+  store::memory::memory_store store_{{}, &clock_};
+  feed::engine feed_{store_, clock_, 4};
+  feed::rate_limiter limiter_{clock_, feed::rate_limit{2, std::chrono::minutes(1)}};
+  key_directory keys_;
+  http::router routes_;
+  testing::handler_harness harness_{routes_};
+};
+
+TEST_F(RateLimitedGateway, ABudgetPerCredentialWithHeadersAndRetryAfter) {
+  auto first = call("a");
+  EXPECT_EQ(first.result(), bhttp::status::ok);
+  EXPECT_EQ(header(first, "X-RateLimit-Limit"), "2");
+  EXPECT_EQ(header(first, "X-RateLimit-Remaining"), "1");
+  EXPECT_EQ(header(first, "X-RateLimit-Reset"), "1700000060");
+  EXPECT_EQ(header(first, "Retry-After"), "");
+  clock_.advance(std::chrono::seconds(20));
+  EXPECT_EQ(header(call("a"), "X-RateLimit-Remaining"), "0");
+  auto refused = call("a");
+  EXPECT_EQ(refused.result(), bhttp::status::too_many_requests);
+  EXPECT_EQ(body_of(refused), "slow down");
+  EXPECT_EQ(header(refused, "Retry-After"), "40");
+  EXPECT_EQ(header(refused, "X-RateLimit-Remaining"), "0");
+  EXPECT_EQ(header(refused, "X-RateLimit-Reset"), "1700000060");
+  EXPECT_EQ(call("b").result(), bhttp::status::ok) << "another credential has its own budget";
+  clock_.advance(std::chrono::seconds(40));
+  auto refilled = call("a");
+  EXPECT_EQ(refilled.result(), bhttp::status::ok) << "a new window opens";
+  EXPECT_EQ(header(refilled, "X-RateLimit-Remaining"), "1");
+  EXPECT_EQ(header(refilled, "X-RateLimit-Reset"), "1700000120");
+}
+
+TEST_F(RateLimitedGateway, UnknownCredentialsSpendNoBudget) {
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(call("nobody").result(), bhttp::status::unauthorized);
+  EXPECT_EQ(limiter_.keys(), 2u) << "only configured credentials have slots";
+  EXPECT_EQ(call("a").result(), bhttp::status::ok);
 }
 
 }  // namespace
