@@ -190,8 +190,18 @@ net::awaitable<core::result<core::position>> engine::highest_head(
   co_return head;
 }
 
+net::awaitable<core::result<poll_result>> engine::refuse_poll(core::error error) {
+  co_return error;
+}
+
+// Not a coroutine: the streams are checked before the poll's frame exists, so nothing of the
+// check (an optional error) takes room in the frame every parked poll holds.
 net::awaitable<core::result<poll_result>> engine::async_poll(poll_request&& request) {
-  if (auto refused = normalize_streams(request.streams)) co_return std::move(*refused);
+  if (auto refused = normalize_streams(request.streams)) return refuse_poll(std::move(*refused));
+  return run_poll(request);
+}
+
+net::awaitable<core::result<poll_result>> engine::run_poll(poll_request& request) {
   poll_result res;
   core::position after = request.from.pos;
   // Without a cursor the first read starts quietly at the oldest retained event. Every other

@@ -110,9 +110,12 @@ class engine {
                                                             std::size_t limit);
   net::awaitable<core::result<scan>> read_matching(const poll_request& request,
                                                    core::position after);
-  // The helpers below exist for the size of async_poll's frame, which every parked poll holds:
+  // async_poll's coroutine, once its streams are checked, and the answer to a refused poll.
+  net::awaitable<core::result<poll_result>> run_poll(poll_request& request);
+  static net::awaitable<core::result<poll_result>> refuse_poll(core::error error);
+  // The helpers below exist for the size of run_poll's frame, which every parked poll holds:
   // what they await (a scan, each stream's info) lives in their own short-lived frames, and
-  // async_poll keeps only the awaitable<void> or the small result it gets back.
+  // run_poll keeps only the awaitable<void> or the small result it gets back.
   net::awaitable<void> read_matching_into(const poll_request& request, core::position after,
                                           core::result<scan>& out);
   net::awaitable<core::result<core::position>> highest_head(
