@@ -15,6 +15,7 @@ struct cursor {
     oldest,  // from the oldest retained event (no cursor given)
     now,     // only what is published from now on
     after,   // everything after `pos`
+    latest,  // from the newest `pos` events on (here `pos` is a count, not a position)
   };
   kind from = kind::oldest;
   position pos = 0;
@@ -22,6 +23,7 @@ struct cursor {
   static cursor oldest() noexcept { return {}; }
   static cursor now() noexcept { return {kind::now, 0}; }
   static cursor after_position(position p) noexcept { return {kind::after, p}; }
+  static cursor latest(std::size_t count) noexcept { return {kind::latest, count}; }
 };
 
 // Parses a decimal unsigned 64-bit integer; rejects signs, spaces, empty and overflow.

@@ -190,6 +190,30 @@ net::awaitable<core::result<core::position>> engine::highest_head(
   co_return head;
 }
 
+net::awaitable<core::result<core::position>> engine::before_latest(
+    const std::vector<std::string>& streams, std::size_t count) {
+  // The newest `count` of each stream, then the newest `count` of them all: reading after the
+  // position just below the oldest of those gives exactly them (and what came since).
+  std::vector<core::position> newest;
+  for (const auto& stream : streams) {
+    auto r = co_await read_last(stream, count);
+    if (!r) co_return std::move(r).err();
+    for (const auto& ev : r->events) newest.push_back(ev->pos);
+  }
+  if (count == 0 || newest.empty()) co_return co_await highest_head(streams);
+  std::sort(newest.begin(), newest.end());
+  if (newest.size() > count)
+    newest.erase(newest.begin(), newest.end() - static_cast<std::ptrdiff_t>(count));
+  co_return newest.front() - 1;
+}
+
+net::awaitable<core::result<store::read_result>> engine::read_last(const std::string& stream,
+                                                                   std::size_t count) {
+  if (auto fast = store_.try_read_last(stream, count)) co_return std::move(*fast);
+  co_return co_await await_store<store::read_result>(
+      [&](auto done) { store_.read_last(stream, count, std::move(done)); });
+}
+
 net::awaitable<core::result<poll_result>> engine::refuse_poll(core::error error) {
   co_return error;
 }
@@ -207,12 +231,21 @@ net::awaitable<core::result<poll_result>> engine::run_poll(poll_request& request
   // Without a cursor the first read starts quietly at the oldest retained event. Every other
   // read starts at a position the client has (or this poll has) seen, so a gap there means
   // events were trimmed before they could be delivered: reported, whenever it is found.
-  const bool quiet_first_gap = request.from.from == core::cursor::kind::oldest;
+  // The newest events are a start the server picked too.
+  const bool quiet_first_gap = request.from.from == core::cursor::kind::oldest ||
+                               request.from.from == core::cursor::kind::latest;
   if (request.from.from == core::cursor::kind::oldest) after = 0;
-  if (request.from.from == core::cursor::kind::now) {
-    auto head = co_await highest_head(request.streams);
-    if (!head) co_return std::move(head).err();
-    after = *head;
+  if (request.from.from == core::cursor::kind::now ||
+      request.from.from == core::cursor::kind::latest) {
+    // One local for both: every parked poll holds this frame. (Not `?:` with a co_await in
+    // it: GCC 12 miscompiles that in coroutines.)
+    core::result<core::position> start = core::position{0};
+    if (request.from.from == core::cursor::kind::now)
+      start = co_await highest_head(request.streams);
+    else
+      start = co_await before_latest(request.streams, request.from.pos);
+    if (!start) co_return std::move(start).err();
+    after = *start;
   }
 
   const auto deadline = clock_.steady_now() + request.timeout;

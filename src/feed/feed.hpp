@@ -120,6 +120,12 @@ class engine {
                                           core::result<scan>& out);
   net::awaitable<core::result<core::position>> highest_head(
       const std::vector<std::string>& streams);
+  // Where a `latest` cursor starts: the position just below the oldest of the newest `count`
+  // events of the streams together (the highest head when they have none).
+  net::awaitable<core::result<core::position>> before_latest(
+      const std::vector<std::string>& streams, std::size_t count);
+  net::awaitable<core::result<store::read_result>> read_last(const std::string& stream,
+                                                             std::size_t count);
   // read_matching's answer when it needs no waiting: one stream, in the store's memory, one
   // chunk. Fills `out` and returns true, or returns false (call read_matching; `out` may have
   // been written). An out-parameter rather than an optional: the caller is the poll coroutine,

@@ -88,6 +88,13 @@ class store {
   virtual void read(std::string stream, core::position after, std::size_t limit,
                     read_callback done) = 0;
 
+  // The newest `limit` events of `stream` (all of them if it has fewer), in position order;
+  // `gap` is false (nothing before them was asked for). What a client that joins late and
+  // asks for "the latest events" gets.
+  virtual std::optional<core::result<read_result>> try_read_last(std::string_view stream,
+                                                                 std::size_t limit) = 0;
+  virtual void read_last(std::string stream, std::size_t limit, read_callback done) = 0;
+
   virtual std::optional<core::result<stream_info>> try_info(std::string_view stream) = 0;
   virtual void info(std::string stream, info_callback done) = 0;
 

@@ -69,6 +69,23 @@ void memory_store::read(std::string stream, core::position after, std::size_t li
   done(std::move(*try_read(stream, after, limit)));
 }
 
+std::optional<core::result<read_result>> memory_store::try_read_last(std::string_view stream,
+                                                                     std::size_t limit) {
+  std::shared_lock lock(mutex_);
+  read_result r;
+  auto it = streams_.find(stream);
+  if (it == streams_.end()) return core::result<read_result>(std::move(r));
+  const auto& events = it->second.events;
+  r.head = it->second.head;
+  const auto n = std::min(limit, events.size());
+  r.events.assign(events.end() - static_cast<std::ptrdiff_t>(n), events.end());
+  return core::result<read_result>(std::move(r));
+}
+
+void memory_store::read_last(std::string stream, std::size_t limit, read_callback done) {
+  done(std::move(*try_read_last(stream, limit)));
+}
+
 std::optional<core::result<stream_info>> memory_store::try_info(std::string_view stream) {
   std::shared_lock lock(mutex_);
   stream_info info;

@@ -31,6 +31,9 @@ class memory_store final : public store {
                                                     std::size_t limit) override;
   void read(std::string stream, core::position after, std::size_t limit,
             read_callback done) override;
+  std::optional<core::result<read_result>> try_read_last(std::string_view stream,
+                                                         std::size_t limit) override;
+  void read_last(std::string stream, std::size_t limit, read_callback done) override;
   std::optional<core::result<stream_info>> try_info(std::string_view stream) override;
   void info(std::string stream, info_callback done) override;
   std::optional<std::string> get_record(std::string_view kind, std::string_view key) override;

@@ -663,9 +663,42 @@ void sqlite_store::read(std::string stream, core::position after, std::size_t li
     done(std::move(*fast));
     return;
   }
+  enqueue_read(std::move(stream), after, limit, false, std::move(done));
+}
+
+std::optional<core::result<read_result>> sqlite_store::try_read_last(std::string_view stream,
+                                                                     std::size_t limit) {
+  std::shared_lock lock(state_mutex_);
+  read_result r;
+  auto it = streams_.find(stream);
+  if (it == streams_.end()) return core::result<read_result>(std::move(r));
+  const stream_state& st = it->second;
+  r.head = st.head;
+  // The tail holds the newest events: it answers when it has `limit` of them, or all there are.
+  if (st.tail.size() < limit && st.tail.size() < st.retained) return std::nullopt;
+  const auto n = std::min(limit, st.tail.size());
+  r.events.assign(st.tail.end() - static_cast<std::ptrdiff_t>(n), st.tail.end());
+  return core::result<read_result>(std::move(r));
+}
+
+void sqlite_store::read_last(std::string stream, std::size_t limit, read_callback done) {
+  if (auto fast = try_read_last(stream, limit)) {
+    done(std::move(*fast));
+    return;
+  }
+  enqueue_read(std::move(stream), 0, limit, true, std::move(done));
+}
+
+void sqlite_store::enqueue_read(std::string stream, core::position after, std::size_t limit,
+                                bool newest, read_callback done) {
   read_job pending;
   {
     std::shared_lock lock(state_mutex_);
+    if (closed_) {
+      lock.unlock();
+      done(core::error{core::errc::shutting_down, "the store is closed"});
+      return;
+    }
     auto it = streams_.find(stream);
     if (it == streams_.end()) {
       lock.unlock();
@@ -674,14 +707,22 @@ void sqlite_store::read(std::string stream, core::position after, std::size_t li
     }
     pending.stream_id = it->second.id;
     pending.partial.head = it->second.head;
-    pending.partial.gap = after < it->second.trimmed_through;
+    pending.partial.gap = !newest && after < it->second.trimmed_through;
   }
   pending.stream = std::move(stream);
   pending.after = after;
   pending.limit = limit;
+  pending.newest = newest;
   pending.done = std::move(done);
   {
-    std::lock_guard lock(read_mutex_);
+    // Checked under the readers' lock: a read queued after they were told to stop would never
+    // be answered.
+    std::unique_lock lock(read_mutex_);
+    if (stop_readers_) {
+      lock.unlock();
+      pending.done(core::error{core::errc::shutting_down, "the store is closed"});
+      return;
+    }
     reads_.push_back(std::move(pending));
   }
   read_cv_.notify_one();
@@ -689,9 +730,12 @@ void sqlite_store::read(std::string stream, core::position after, std::size_t li
 
 void sqlite_store::reader_loop(std::size_t index) {
   sqlite3* db = reader_dbs_[index];
-  statement select(db,
-                   "SELECT pos, time_ms, type, data FROM events WHERE stream_id=? AND pos>? "
-                   "ORDER BY pos LIMIT ?");
+  statement after(db,
+                  "SELECT pos, time_ms, type, data FROM events WHERE stream_id=? AND pos>? "
+                  "ORDER BY pos LIMIT ?");
+  statement newest(db,
+                   "SELECT pos, time_ms, type, data FROM events WHERE stream_id=? "
+                   "ORDER BY pos DESC LIMIT ?");
   for (;;) {
     read_job pending;
     {
@@ -702,9 +746,14 @@ void sqlite_store::reader_loop(std::size_t index) {
       reads_.pop_front();
     }
     read_result r = std::move(pending.partial);
-    select.bind(1, pending.stream_id)
-        .bind(2, static_cast<std::int64_t>(pending.after))
-        .bind(3, static_cast<std::int64_t>(pending.limit));
+    statement& select = pending.newest ? newest : after;
+    select.bind(1, pending.stream_id);
+    if (pending.newest) {
+      select.bind(2, static_cast<std::int64_t>(pending.limit));
+    } else {
+      select.bind(2, static_cast<std::int64_t>(pending.after))
+          .bind(3, static_cast<std::int64_t>(pending.limit));
+    }
     int rc;
     while ((rc = select.step()) == SQLITE_ROW) {
       auto ev = std::make_shared<core::event>();
@@ -721,6 +770,7 @@ void sqlite_store::reader_loop(std::size_t index) {
                                std::string("the store cannot read: ") + sqlite3_errmsg(db)});
       continue;
     }
+    if (pending.newest) std::reverse(r.events.begin(), r.events.end());
     pending.done(std::move(r));
   }
 }

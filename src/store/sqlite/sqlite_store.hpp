@@ -77,6 +77,9 @@ class sqlite_store final : public store {
                                                     std::size_t limit) override;
   void read(std::string stream, core::position after, std::size_t limit,
             read_callback done) override;
+  std::optional<core::result<read_result>> try_read_last(std::string_view stream,
+                                                         std::size_t limit) override;
+  void read_last(std::string stream, std::size_t limit, read_callback done) override;
   std::optional<core::result<stream_info>> try_info(std::string_view stream) override;
   void info(std::string stream, info_callback done) override;
   std::optional<std::string> get_record(std::string_view kind, std::string_view key) override;
@@ -121,6 +124,7 @@ class sqlite_store final : public store {
     std::int64_t stream_id;
     core::position after;
     std::size_t limit;
+    bool newest = false;  // read_last: the newest `limit` events, `after` unused
     read_result partial;  // head and gap, known before the disk read
     read_callback done;
   };
@@ -129,6 +133,9 @@ class sqlite_store final : public store {
   void load_state();
   void writer_loop();
   void reader_loop(std::size_t index);
+  // Queues a read for the reader threads (read and read_last when the tail cannot answer).
+  void enqueue_read(std::string stream, core::position after, std::size_t limit, bool newest,
+                    read_callback done);
   struct writer_statements;
   void run_group(std::vector<job>& group, writer_statements& statements);
   void run_trim_step();

@@ -532,6 +532,33 @@ TEST_F(Engine, ScanCapAnswersInsteadOfParkingOverUnreadEvents) {
   EXPECT_EQ(found, (std::vector<core::position>{25'001}));
 }
 
+TEST_F(Engine, ALatestCursorStartsAtTheNewestEvents) {
+  std::vector<core::new_event> events;
+  for (int i = 0; i < 10; ++i) events.push_back(ev(i % 3 ? "{g}a" : "{g}b"));
+  const auto p = publish(std::move(events));  // {g}b at 1, 4, 7, 10
+  auto req = request("{g}a", core::cursor::latest(3));
+  req.timeout = 0ms;
+  auto r = poll_now(req);
+  EXPECT_EQ(positions(r.events), (std::vector<core::position>{p[5], p[7], p[8]}));
+  EXPECT_FALSE(r.gap);
+  EXPECT_EQ(r.next, p[8]);
+  req.from = core::cursor::latest(100);
+  EXPECT_EQ(poll_now(req).events.size(), 6u) << "fewer than asked: all of them";
+  req.streams = {"{g}a", "{g}b"};
+  req.from = core::cursor::latest(4);
+  EXPECT_EQ(positions(poll_now(req).events), (std::vector<core::position>{p[6], p[7], p[8], p[9]}))
+      << "the newest of the streams together";
+}
+
+TEST_F(Engine, ALatestCursorOnAnEmptyStreamWaitsForTheNext) {
+  publish_one("other");
+  auto out = start_poll(request("a", core::cursor::latest(100)));
+  EXPECT_FALSE(out->has_value());
+  const auto p = publish_one("a");
+  ASSERT_TRUE(out->has_value() && **out);
+  EXPECT_EQ(positions((**out)->events), (std::vector<core::position>{p}));
+}
+
 TEST_F(Engine, AScanCapIsNotADeadline) {
   // Zulip answers a passed deadline with a heartbeat and Box with `reconnect`: a poll that
   // stopped at its scan cap must not look like one.
@@ -605,6 +632,13 @@ class interleaving_store final : public ::eventfeed::store::store {
   void read(std::string stream, core::position after, std::size_t limit,
             st::read_callback done) override {
     done(std::move(*try_read(stream, after, limit)));
+  }
+  std::optional<core::result<st::read_result>> try_read_last(std::string_view stream,
+                                                             std::size_t limit) override {
+    return inner_.try_read_last(stream, limit);
+  }
+  void read_last(std::string stream, std::size_t limit, st::read_callback done) override {
+    inner_.read_last(std::move(stream), limit, std::move(done));
   }
   std::optional<core::result<st::stream_info>> try_info(std::string_view stream) override {
     return inner_.try_info(stream);

@@ -47,6 +47,21 @@ TEST_F(SqliteStoreTest, RecentReadsComeFromMemoryAndOldOnesFromDisk) {
   EXPECT_EQ(slow.events.front()->data, R"({"i":5})");
 }
 
+TEST_F(SqliteStoreTest, TheNewestEventsComeFromTheTailWhenItHoldsThem) {
+  auto s = open(/*tail=*/10);
+  calls::append_ok(*s, calls::numbered("a", 25));
+  auto fast = s->try_read_last("a", 5);
+  ASSERT_TRUE(fast.has_value());
+  EXPECT_EQ(calls::positions((*fast).value()), (std::vector<core::position>{21, 22, 23, 24, 25}));
+  EXPECT_FALSE(s->try_read_last("a", 15).has_value()) << "the tail holds only 10";
+  auto slow = calls::read_last(*s, "a", 15);
+  ASSERT_TRUE(slow);
+  ASSERT_EQ(slow->events.size(), 15u);
+  EXPECT_EQ(slow->events.front()->pos, 11u);
+  EXPECT_EQ(slow->events.back()->pos, 25u);
+  EXPECT_EQ(slow->events.front()->data, R"({"i":10})");
+}
+
 TEST_F(SqliteStoreTest, RefusesAFileThatIsNotOurs) {
   {
     std::FILE* f = std::fopen((dir_.path() / database_file).c_str(), "w");

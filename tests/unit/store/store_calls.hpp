@@ -72,6 +72,11 @@ inline core::result<read_result> read(store& s, std::string stream, core::positi
       [&](read_callback done) { s.read(std::move(stream), after, limit, std::move(done)); });
 }
 
+inline core::result<read_result> read_last(store& s, std::string stream, std::size_t limit) {
+  return answer_of<core::result<read_result>>(
+      [&](read_callback done) { s.read_last(std::move(stream), limit, std::move(done)); });
+}
+
 inline core::result<stream_info> info(store& s, std::string stream) {
   return answer_of<core::result<stream_info>>(
       [&](info_callback done) { s.info(std::move(stream), std::move(done)); });

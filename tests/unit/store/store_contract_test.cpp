@@ -179,6 +179,12 @@ class StoreContract : public ::testing::Test {
     return agreed(std::move(fast), calls::read(s(), stream, after, limit));
   }
 
+  // The newest `limit` events, with the callback form and the fast path, which must agree.
+  read_result read_last(const std::string& stream, std::size_t limit) {
+    auto fast = s().try_read_last(stream, limit);
+    return agreed(std::move(fast), calls::read_last(s(), stream, limit));
+  }
+
   stream_info info(const std::string& stream) {
     auto fast = s().try_info(stream);
     return agreed(std::move(fast), calls::info(s(), stream));
@@ -389,6 +395,39 @@ TYPED_TEST(StoreContract, TryFormsAnswerOrDeclineAndCallbackFormsAlwaysAnswer) {
     if (!TypeParam::durable) break;
     this->reopen();
   }
+}
+
+TYPED_TEST(StoreContract, ReadsTheNewestEventsInPositionOrder) {
+  this->open();
+  const auto p = positions(this->append({{"{g}a", "t", "{}"},
+                                         {"{g}b", "t", "{}"},
+                                         {"{g}a", "t", "{}"},
+                                         {"{g}a", "t", "{}"},
+                                         {"{g}b", "t", "{}"},
+                                         {"{g}a", "t", "{}"}}));
+  ASSERT_EQ(p.size(), 6u);
+  for (int round = 0; round < 2; ++round) {  // the second after a reopen, from disk if durable
+    auto last = this->read_last("{g}a", 2);
+    EXPECT_EQ(positions(last), (position_list{p[3], p[5]}));
+    EXPECT_EQ(last.head, p[5]);
+    EXPECT_FALSE(last.gap);
+    EXPECT_EQ(positions(this->read_last("{g}a", 100)), (position_list{p[0], p[2], p[3], p[5]}));
+    EXPECT_EQ(positions(this->read_last("{g}b", 1)), (position_list{p[4]}));
+    EXPECT_TRUE(this->read_last("{g}a", 0).events.empty());
+    auto none = this->read_last("nope", 10);
+    EXPECT_TRUE(none.events.empty());
+    EXPECT_EQ(none.head, 0u);
+    if (!TypeParam::durable) break;
+    this->reopen();
+  }
+}
+
+TYPED_TEST(StoreContract, ReadsTheNewestOfWhatRetentionKept) {
+  this->open(keep_last(3));
+  const auto p = this->append_n("a", 5);
+  auto last = this->read_last("a", 10);
+  EXPECT_EQ(positions(last), (position_list{p[2], p[3], p[4]}));
+  EXPECT_FALSE(last.gap) << "nothing before the newest events was asked for";
 }
 
 // ---- Retention by count ----
@@ -614,6 +653,20 @@ TYPED_TEST(StoreContract, CloseRefusesLaterAppendsWithShuttingDown) {
   EXPECT_EQ(r.err().code, core::errc::shutting_down);
   // What was stored can still be read.
   EXPECT_EQ(positions(this->read("a", 0)), (position_list{p}));
+}
+
+TYPED_TEST(StoreContract, ReadsAfterCloseAreAnsweredNeverDropped) {
+  auto& s = this->open();
+  const auto p = this->append_n("a", 3);
+  s.close();
+  // Each answers, with the events (from memory) or with shutting_down; none hangs.
+  for (auto r : {calls::read(s, "a", 0, 10), calls::read_last(s, "a", 10)}) {
+    if (r) {
+      EXPECT_EQ(positions(*r), p);
+    } else {
+      EXPECT_EQ(r.err().code, core::errc::shutting_down);
+    }
+  }
 }
 
 TYPED_TEST(StoreContract, CloseCompletesTheAppendsAlreadyAccepted) {
