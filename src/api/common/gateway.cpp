@@ -70,7 +70,8 @@ std::optional<caller> gateway::admit(http::request_context& ctx) const {
     refuse_admission(ctx, *refused, core::errc::unauthorized);
     return std::nullopt;
   }
-  caller who{keys_.current(), nullptr};
+  caller who;
+  who.ring = keys_.current();
   who.entry = who.ring->resolve(cred);
   if (!who.entry) {
     refuse_admission(ctx, policy_.unknown, core::errc::unauthorized);
