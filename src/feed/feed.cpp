@@ -63,7 +63,20 @@ std::optional<core::error> normalize_streams(std::vector<std::string>& streams) 
 engine::engine(store::store& store, const core::clock& clock, std::size_t hub_shards)
     : store_(store), clock_(clock), hub_(hub_shards) {}
 
+// Not a coroutine when nothing guards the streams: the common publish checks nothing and goes
+// straight to the store.
 net::awaitable<core::result<std::vector<core::event_ptr>>> engine::async_publish(
+    std::vector<core::new_event> events) {
+  if (auto refused = check_publish(events)) return refuse_publish(std::move(*refused));
+  return append(std::move(events));
+}
+
+net::awaitable<core::result<std::vector<core::event_ptr>>> engine::refuse_publish(
+    core::error error) {
+  co_return error;
+}
+
+net::awaitable<core::result<std::vector<core::event_ptr>>> engine::append(
     std::vector<core::new_event> events) {
   co_return co_await await_store<std::vector<core::event_ptr>>([&](auto done) {
     store_.append(std::move(events), [this, done](core::result<std::vector<core::event_ptr>> r) {
@@ -71,6 +84,37 @@ net::awaitable<core::result<std::vector<core::event_ptr>>> engine::async_publish
       done(std::move(r));
     });
   });
+}
+
+std::optional<core::error> engine::check_publish(const std::vector<core::new_event>& events) const {
+  if (!guarded_.load(std::memory_order_acquire)) return std::nullopt;
+  const auto guards = guards_.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    auto it = guards->find(events[i].stream);
+    if (it == guards->end()) continue;
+    for (const auto& [owner, check] : it->second) {
+      if (auto problem = (*check)(events[i]))
+        return core::error{core::errc::bad_request,
+                           (events.size() > 1 ? "events[" + std::to_string(i) + "]: " : "") +
+                               "a '" + events[i].type + "' event on stream '" + events[i].stream +
+                               "' (served by the " + owner + " dialect): " + *problem};
+    }
+  }
+  return std::nullopt;
+}
+
+void engine::guard_streams(const std::string& owner, const std::vector<std::string>& streams,
+                           std::shared_ptr<const publish_check> check) {
+  std::lock_guard lock(guards_mutex_);
+  auto next = std::make_shared<guard_table>(*guards_.load(std::memory_order_acquire));
+  for (auto it = next->begin(); it != next->end();) {
+    std::erase_if(it->second, [&](const auto& entry) { return entry.first == owner; });
+    it = it->second.empty() ? next->erase(it) : std::next(it);
+  }
+  for (const auto& stream : streams) (*next)[stream].emplace_back(owner, check);
+  const bool any = !next->empty();
+  guards_.store(std::move(next), std::memory_order_release);
+  guarded_.store(any, std::memory_order_release);
 }
 
 net::awaitable<core::result<store::read_result>> engine::read_one(const std::string& stream,

@@ -22,11 +22,16 @@
 // it. Apart from `tick` (server ticker), every member may be called from any I/O thread.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -35,6 +40,7 @@
 #include "core/event.hpp"
 #include "core/filter.hpp"
 #include "core/publish.hpp"
+#include "core/string_hash.hpp"
 #include "feed/hub.hpp"
 #include "store/store.hpp"
 
@@ -71,12 +77,26 @@ struct poll_result {
   wake_reason reason = wake_reason::events;
 };
 
+// A check of one event about to be published on a stream a dialect serves: nullopt when the
+// event is fit for the dialect's clients, else what is wrong, naming the field ("'tip.tokens'
+// must be a positive integer"). Called on the publisher's I/O thread, before the store.
+using publish_check = std::function<std::optional<std::string>(const core::new_event&)>;
+
 class engine {
  public:
   engine(store::store& store, const core::clock& clock, std::size_t hub_shards = 64);
 
+  // Refuses the whole batch with errc::bad_request if a publish check of one of its streams
+  // fails for one event (see guard_streams); otherwise appends it.
   net::awaitable<core::result<std::vector<core::event_ptr>>> async_publish(
       std::vector<core::new_event> events);
+
+  // Every event published on one of `streams` must pass `check` (and the checks other owners
+  // set on that stream). Replaces all the checks `owner` (a dialect's name) set before, so a
+  // dialect that reloads its streams calls it again with the new set. Thread-safe; publishes
+  // see either the old set or the new one.
+  void guard_streams(const std::string& owner, const std::vector<std::string>& streams,
+                     std::shared_ptr<const publish_check> check);
 
   // `request` is taken by reference, so that the parked poll's coroutine frame holds a pointer
   // rather than a copy (every parked poll pays for its frame): it must live until the poll has
@@ -99,6 +119,18 @@ class engine {
   store::store& backing_store() noexcept { return store_; }
 
  private:
+  // stream -> (owner, check) of every check on it; immutable once published.
+  using guard_table =
+      std::unordered_map<std::string,
+                         std::vector<std::pair<std::string, std::shared_ptr<const publish_check>>>,
+                         core::string_hash, std::equal_to<>>;
+  // The first failed check of `events`, as the error to answer.
+  std::optional<core::error> check_publish(const std::vector<core::new_event>& events) const;
+  static net::awaitable<core::result<std::vector<core::event_ptr>>> refuse_publish(
+      core::error error);
+  net::awaitable<core::result<std::vector<core::event_ptr>>> append(
+      std::vector<core::new_event> events);
+
   struct scan {
     std::vector<core::event_ptr> events;
     core::position scanned_to = 0;
@@ -137,6 +169,11 @@ class engine {
   store::store& store_;
   const core::clock& clock_;
   hub hub_;
+  std::mutex guards_mutex_;  // serialises guard_streams (readers only load guards_)
+  std::atomic<std::shared_ptr<const guard_table>> guards_{std::make_shared<const guard_table>()};
+  // Whether any stream is guarded: a publish on a server without checks does not touch guards_
+  // (whose load takes a lock inside the atomic shared_ptr).
+  std::atomic<bool> guarded_{false};
 };
 
 }  // namespace eventfeed::feed

@@ -559,6 +559,42 @@ TEST_F(Engine, ALatestCursorOnAnEmptyStreamWaitsForTheNext) {
   EXPECT_EQ(positions((**out)->events), (std::vector<core::position>{p}));
 }
 
+TEST_F(Engine, AGuardedStreamRefusesEventsThatFailItsCheck) {
+  auto needs_amount = std::make_shared<const publish_check>(
+      [](const core::new_event& e) -> std::optional<std::string> {
+        if (e.data.find("amount") == std::string::npos) return "'amount' is required";
+        return std::nullopt;
+      });
+  engine_->guard_streams("tips", {"room:a"}, needs_amount);
+  EXPECT_EQ(publish({ev("room:a", "tip", R"({"amount":1})"), ev("other")}).size(), 2u);
+  auto refused = start_publish({ev("room:b"), ev("room:a", "tip", "{}")});
+  drain();
+  ASSERT_TRUE(refused->has_value());
+  ASSERT_FALSE(**refused);
+  EXPECT_EQ((**refused).err().code, core::errc::bad_request);
+  EXPECT_EQ((**refused).err().message,
+            "events[1]: a 'tip' event on stream 'room:a' (served by the tips dialect): 'amount' is "
+            "required");
+  EXPECT_EQ(store_->try_info("room:b")->value().head, 0u) << "the whole batch is refused";
+  auto single = start_publish({ev("room:a", "tip", "{}")});
+  drain();
+  EXPECT_EQ((**single).err().message,
+            "a 'tip' event on stream 'room:a' (served by the tips dialect): 'amount' is required");
+
+  // An owner replaces its own set; another owner's checks stay.
+  auto never = std::make_shared<const publish_check>(
+      [](const core::new_event&) -> std::optional<std::string> { return "closed"; });
+  engine_->guard_streams("other", {"room:c"}, never);
+  engine_->guard_streams("tips", {"room:b"}, needs_amount);
+  EXPECT_EQ(publish({ev("room:a", "tip", "{}")}).size(), 1u) << "no longer guarded by tips";
+  auto c = start_publish({ev("room:c")});
+  drain();
+  EXPECT_FALSE(**c);
+  engine_->guard_streams("other", {}, never);
+  engine_->guard_streams("tips", {}, needs_amount);
+  EXPECT_EQ(publish({ev("room:c"), ev("room:b")}).size(), 2u);
+}
+
 TEST_F(Engine, AScanCapIsNotADeadline) {
   // Zulip answers a passed deadline with a heartbeat and Box with `reconnect`: a poll that
   // stopped at its scan cap must not look like one.
