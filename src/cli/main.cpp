@@ -94,7 +94,10 @@ int run_serve(const serve_args& args) {
   if (!args.store.empty()) cfg.store_backend = args.store;
   if (!args.data_dir.empty()) cfg.data_dir = args.data_dir;
   if (!args.durability.empty()) cfg.durability = args.durability;
-  return eventfeed::server::serve(std::move(cfg));
+  eventfeed::server::config_source reload;
+  if (!args.config_path.empty())
+    reload = [path = args.config_path] { return eventfeed::server::load_config(path); };
+  return eventfeed::server::serve(std::move(cfg), std::move(reload));
 }
 
 // ---- shared by publish and tail ----------------------------------------------------------------

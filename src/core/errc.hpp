@@ -26,6 +26,9 @@ enum class errc {
   internal,           // a bug or an unexpected library failure
 };
 
+// How many codes there are (tables indexed by errc are this long); `internal` stays the last.
+inline constexpr std::size_t errc_count = static_cast<std::size_t>(errc::internal) + 1;
+
 // Short stable name of a code, used in logs and in the native API's error bodies.
 std::string_view to_string(errc code) noexcept;
 

@@ -54,6 +54,7 @@ void hub::park(const std::shared_ptr<waiter>& w) {
       w->has_deadline_ = true;
       s.owned.emplace(w.get(), w);
       total_.fetch_add(1, std::memory_order_relaxed);
+      if (!w->filter_.predicates().empty()) narrowed_.fetch_add(1, std::memory_order_relaxed);
     }
   }
   if (shut_down_.load(std::memory_order_acquire)) claim(w, wake_reason::shutdown);
@@ -108,6 +109,7 @@ void hub::detach(const std::shared_ptr<waiter>& w) {
       w->has_deadline_ = false;
       s.owned.erase(w.get());  // the caller's reference keeps `w` alive
       total_.fetch_sub(1, std::memory_order_relaxed);
+      if (!w->filter_.predicates().empty()) narrowed_.fetch_sub(1, std::memory_order_relaxed);
     }
   }
   forget_key(w);
@@ -128,6 +130,12 @@ bool hub::claim(const std::shared_ptr<waiter>& w, wake_reason reason) {
 }
 
 std::size_t hub::notify(const std::vector<core::event_ptr>& events) {
+  // Filters with field predicates read each event's parsed data. Parse it here, before any
+  // shard lock is taken, when such a waiter is parked anywhere: the parse runs once per event
+  // (core/event.hpp), and not while other threads wait for the lock. (A waiter that parks in
+  // between parses under the lock, as it would anyway.)
+  if (narrowed_.load(std::memory_order_relaxed) > 0)
+    for (const auto& ev : events) core::parsed_data(*ev);
   // Waiters on one stream are detached completely under that stream's shard lock; waiters on
   // several streams (whose other lists live under other locks) are detached afterwards.
   std::vector<std::shared_ptr<waiter>> detached;
@@ -171,6 +179,7 @@ std::size_t hub::notify(const std::vector<core::event_ptr>& events) {
         auto node = s.owned.extract(w);
         detached.push_back(std::move(node.mapped()));
         total_.fetch_sub(1, std::memory_order_relaxed);
+        if (!w->filter_.predicates().empty()) narrowed_.fetch_sub(1, std::memory_order_relaxed);
       } else {
         multi.push_back(w);
       }

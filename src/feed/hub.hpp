@@ -133,6 +133,7 @@ class hub {
   std::unique_ptr<shard[]> shards_;
   std::size_t shard_count_;
   std::atomic<std::size_t> total_{0};
+  std::atomic<std::size_t> narrowed_{0};  // parked waiters whose filter has field predicates
   std::atomic<bool> shut_down_{false};
   std::mutex keys_mutex_;
   std::unordered_map<std::string, std::weak_ptr<waiter>> keys_;

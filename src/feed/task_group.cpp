@@ -73,8 +73,12 @@ void task_group::spawn(std::string name, std::function<net::awaitable<void>()> m
       stopping = s->stopping;
     }
     if (stopping) return end(nullptr);
-    net::co_spawn(ex, guarded(make()),
-                  net::bind_cancellation_slot(t->cancel.slot(), std::move(end)));
+    try {
+      net::co_spawn(ex, guarded(make()),
+                    net::bind_cancellation_slot(t->cancel.slot(), std::move(end)));
+    } catch (...) {  // make() threw, or the coroutine could not be created
+      end(std::current_exception());
+    }
   });
 }
 
@@ -90,7 +94,13 @@ net::awaitable<void> run_every(std::chrono::milliseconds period, std::function<v
     // A terminal cancellation (stop) aborts the wait; anything else is the period passing.
     auto cancel = co_await net::this_coro::cancellation_state;
     if (cancel.cancelled() != net::cancellation_type::none) co_return;
-    fn();
+    // One failure must not end the periodic work for good (a tick that stops would leave
+    // parked polls without deadlines).
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      spdlog::error("periodic work failed: {}", e.what());
+    }
   }
 }
 

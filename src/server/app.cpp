@@ -68,19 +68,36 @@ void app::stop() {
   if (stopped_) return;
   stopped_ = true;
   feed_->shutdown();
-  // A task that does not end within the grace is cut off when the server's threads stop.
+  // One grace for both waits. A task that does not end within it is cut off when the server's
+  // threads stop.
+  const auto until = std::chrono::steady_clock::now() + cfg_.shutdown_grace;
   tasks_->stop(started_ ? cfg_.shutdown_grace : std::chrono::milliseconds(0));
-  server_->stop(cfg_.shutdown_grace);
+  server_->stop(
+      std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 until - std::chrono::steady_clock::now())));
   store_->close();
 }
 
-int serve(config cfg) {
+void app::reload(config& fresh) {
+  std::string names;
+  for (const auto& installed : cfg_.dialects) {
+    for (const auto& next : fresh.dialects) {
+      if (next->name() != installed->name()) continue;
+      installed->reload(*next);
+      names += (names.empty() ? "" : ", ") + std::string(installed->name());
+    }
+  }
+  spdlog::info("reloaded the credentials of: {} (other settings take effect at a restart)", names);
+}
+
+int serve(config cfg, config_source reload_from) {
   // Block the stop signals in every thread (the I/O threads inherit this mask) and take them
   // synchronously here, so no handler runs on an I/O thread.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   // A file-size limit (RLIMIT_FSIZE) must fail the write, not kill the process: the store then
@@ -105,7 +122,20 @@ int serve(config cfg) {
   spdlog::info("eventfeed listening on {}:{} (store: {})", address, instance.port(),
                instance.engine().backing_store().backend_name());
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  for (;;) {
+    sigwait(&stop_signals, &sig);
+    if (sig != SIGHUP) break;
+    if (!reload_from) {
+      spdlog::warn("received SIGHUP, but there is no config file to reload");
+      continue;
+    }
+    auto fresh = reload_from();
+    if (!fresh) {
+      spdlog::error("received SIGHUP; the config was not reloaded: {}", fresh.err().message);
+      continue;
+    }
+    instance.reload(*fresh);
+  }
   spdlog::info("received {}, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   instance.stop();
   spdlog::info("stopped");

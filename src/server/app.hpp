@@ -2,6 +2,7 @@
 // dialects (their routes), HTTP server, background tasks; and the graceful stop sequence.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "api/common/dialect.hpp"
@@ -27,6 +28,11 @@ class app {
   // Graceful stop: parked polls are answered, background tasks end, in-flight responses get
   // `shutdown_grace` to finish, then threads stop and the store closes. Idempotent.
   void stop();
+  // Hands each installed dialect the instance of itself that `fresh` configured (dialect.hpp,
+  // `reload`): new credentials, rooms and users take effect for the next request; parked polls
+  // go on. Everything else in `fresh` (listen address, store, limits) needs a restart. Call
+  // from the main thread.
+  void reload(config& fresh);
 
   unsigned short port() const noexcept { return server_->port(); }
   feed::engine& engine() noexcept { return *feed_; }
@@ -38,16 +44,20 @@ class app {
   std::unique_ptr<store::store> store_;
   std::unique_ptr<feed::engine> feed_;
   http::router routes_;
-  // Destroyed after the server (declared before it): its tasks run on the server's first
-  // context, and it is stopped before the server is.
-  std::unique_ptr<feed::task_group> tasks_;
   std::unique_ptr<http::server> server_;
+  // Its tasks run on the server's first context: declared after the server, so destroyed
+  // before it (even when a constructor throws), while that context is still alive.
+  std::unique_ptr<feed::task_group> tasks_;
   std::unique_ptr<api::common::platform> platform_;
   bool started_ = false;
   bool stopped_ = false;
 };
 
-// Runs the server until SIGINT or SIGTERM, then stops gracefully. Returns the exit code.
-int serve(config cfg);
+// Where a reloaded configuration comes from (the config file, read again).
+using config_source = std::function<core::result<config>()>;
+
+// Runs the server until SIGINT or SIGTERM, then stops gracefully; on SIGHUP, reloads through
+// `reload_from` (if given) what can change while running. Returns the exit code.
+int serve(config cfg, config_source reload_from = {});
 
 }  // namespace eventfeed::server

@@ -176,7 +176,8 @@ core::result<config> parse_config(std::string_view toml_text, std::string_view o
   }
   for (const auto& d : cfg.dialects) {
     if (errors.failed()) break;
-    d->configure(root);
+    if (!d->configure(root) && !errors.failed())
+      errors.fail(d->name(), "the dialect refused its configuration");
   }
   if (errors.failed()) return {errc::bad_request, errors.message()};
   return cfg;

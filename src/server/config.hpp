@@ -33,8 +33,9 @@ struct config {
   store::retention_policy retention;
   std::chrono::milliseconds shutdown_grace{1500};
   std::chrono::milliseconds tick{50};  // deadline resolution of parked polls
-  // The dialects, configured from their sections, in the order they install.
-  std::vector<std::shared_ptr<api::common::dialect>> dialects;
+  // The dialects, configured from their sections, in the order they install. Owned: a dialect
+  // is installed once, by the app this config is moved into (so a config is move-only).
+  std::vector<std::unique_ptr<api::common::dialect>> dialects;
 };
 
 // Parses TOML text; `origin` names it in messages (a file path). The dialects are created from

@@ -83,19 +83,23 @@ bool config_table::strings(std::string_view key, std::vector<std::string>& out) 
   return true;
 }
 
+bool config_table::env(std::string_view env_key, std::string& out) const {
+  std::string name;
+  if (!get(env_key, name)) return false;
+  if (name.empty()) return true;
+  const char* value = std::getenv(name.c_str());
+  if (!value || !*value) return fail(env_key, "environment variable " + name + " is not set");
+  out = value;
+  return true;
+}
+
 bool config_table::secret(std::string_view key, std::string_view env_key, std::string& out) const {
   std::string value;
-  std::string env;
-  if (!get(key, value) || !get(env_key, env)) return false;
-  if (!env.empty()) {
-    if (!value.empty())
-      return fail(
-          "", "set either '" + std::string(key) + "' or '" + std::string(env_key) + "', not both");
-    const char* from_env = std::getenv(env.c_str());
-    if (!from_env || !*from_env)
-      return fail(env_key, "environment variable " + env + " is not set");
-    value = from_env;
-  }
+  if (!get(key, value)) return false;
+  if (has(env_key) && !value.empty())
+    return fail(
+        "", "set either '" + std::string(key) + "' or '" + std::string(env_key) + "', not both");
+  if (!env(env_key, value)) return false;
   out = std::move(value);
   return true;
 }

@@ -67,6 +67,9 @@ class config_table {
   bool seconds(std::string_view key, double lo, double hi, std::chrono::milliseconds& out) const;
   // An array of non-empty strings (appended to `out`).
   bool strings(std::string_view key, std::vector<std::string>& out) const;
+  // The value of the environment variable that `env_key` names (`tokens_env = "NAME"`), which
+  // must be set and non-empty; `out` unchanged when `env_key` is absent.
+  bool env(std::string_view env_key, std::string& out) const;
   // A secret given as `key = "..."` or as `env_key = "NAME"` (the value of that environment
   // variable, which must be set and non-empty); not both.
   bool secret(std::string_view key, std::string_view env_key, std::string& out) const;

@@ -67,7 +67,8 @@ credential basic_credential(std::string_view authorization) {
   auto decoded = base64_decode(*encoded);
   if (!decoded) return with_state(credential::state::malformed);
   const auto colon = decoded->find(':');
-  if (colon == std::string::npos) return with_state(credential::state::malformed);
+  // No login: nothing to match the entry's login against, so no credential of this form.
+  if (colon == std::string::npos || colon == 0) return with_state(credential::state::malformed);
   credential c;
   c.status = credential::state::ok;
   c.login = decoded->substr(0, colon);
@@ -94,7 +95,7 @@ std::optional<std::string> base64_decode(std::string_view text) {
       t[static_cast<unsigned char>(alphabet[i])] = static_cast<signed char>(i);
     return t;
   }();
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  for (int pad = 0; pad < 2 && !text.empty() && text.back() == '='; ++pad) text.remove_suffix(1);
   if (text.size() % 4 == 1) return std::nullopt;  // no whole byte in the last group
   std::string out;
   out.reserve(text.size() * 3 / 4);
@@ -149,6 +150,45 @@ const key_entry* key_ring::find_entry(std::string_view login,
 const key_entry* key_ring::resolve(const credential& c) const noexcept {
   if (!c.ok()) return nullptr;
   return c.login.empty() ? find_entry(c.secret) : find_entry(c.login, c.secret);
+}
+
+namespace {
+
+std::atomic<std::uint64_t> next_directory_id{1};
+
+// One thread's copies of the rings of the directories it has read, by directory id. Few
+// directories exist (one per dialect), so a short vector searched in order is enough; an entry
+// of a destroyed directory only keeps its last ring until the thread ends.
+struct cached_ring {
+  std::uint64_t directory = 0;
+  std::uint64_t generation = 0;
+  std::shared_ptr<const key_ring> ring;
+};
+thread_local std::vector<cached_ring> ring_cache;
+
+}  // namespace
+
+key_directory::key_directory(std::shared_ptr<const key_ring> ring)
+    : id_(next_directory_id.fetch_add(1, std::memory_order_relaxed)), ring_(std::move(ring)) {}
+
+std::shared_ptr<const key_ring> key_directory::current() const {
+  const auto generation = generation_.load(std::memory_order_acquire);
+  cached_ring* slot = nullptr;
+  for (auto& c : ring_cache)
+    if (c.directory == id_) slot = &c;
+  if (!slot) slot = &ring_cache.emplace_back(cached_ring{id_, 0, nullptr});
+  if (slot->generation != generation) {
+    std::lock_guard lock(mutex_);
+    slot->ring = ring_;
+    slot->generation = generation_.load(std::memory_order_relaxed);
+  }
+  return slot->ring;
+}
+
+void key_directory::replace(std::shared_ptr<const key_ring> ring) {
+  std::lock_guard lock(mutex_);
+  ring_ = std::move(ring);
+  generation_.fetch_add(1, std::memory_order_release);
 }
 
 }  // namespace eventfeed::api::common

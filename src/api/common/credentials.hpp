@@ -16,8 +16,9 @@
 // Each entry may carry a rate-limit slot (feed::rate_limiter), resolved when the ring is built,
 // so that the request path takes its budget without a lookup or a shared lock.
 //
-// A key directory holds the current ring behind an atomic shared pointer: a reload swaps in a
-// new ring while requests in flight keep the one they started with.
+// A key directory holds the current ring: a reload swaps in a new one while requests in flight
+// keep the one they started with. Readers go through a per-thread copy refreshed when the
+// directory's generation moves, so the request path takes no lock.
 //
 // Thread-safety: rings are immutable once published; the directory may be read and replaced
 // from any thread.
@@ -25,6 +26,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -109,19 +111,21 @@ class key_ring {
 
 class key_directory {
  public:
-  explicit key_directory(std::shared_ptr<const key_ring> ring = std::make_shared<key_ring>())
-      : ring_(std::move(ring)) {}
+  explicit key_directory(std::shared_ptr<const key_ring> ring = std::make_shared<key_ring>());
+  key_directory(const key_directory&) = delete;
+  key_directory& operator=(const key_directory&) = delete;
 
-  // The ring in force; the caller's copy stays valid however often the ring is replaced.
-  std::shared_ptr<const key_ring> current() const noexcept {
-    return ring_.load(std::memory_order_acquire);
-  }
-  void replace(std::shared_ptr<const key_ring> ring) noexcept {
-    ring_.store(std::move(ring), std::memory_order_release);
-  }
+  // The ring in force; the caller's copy stays valid however often the ring is replaced. Each
+  // thread keeps its own copy of the current ring and only takes the lock after a replace, so
+  // the request path touches no lock and no cache line that other threads write.
+  std::shared_ptr<const key_ring> current() const;
+  void replace(std::shared_ptr<const key_ring> ring);
 
  private:
-  std::atomic<std::shared_ptr<const key_ring>> ring_;
+  const std::uint64_t id_;  // tells this directory's entries in the per-thread caches apart
+  mutable std::mutex mutex_;
+  std::shared_ptr<const key_ring> ring_;      // guarded by mutex_
+  std::atomic<std::uint64_t> generation_{1};  // bumped by every replace, after ring_ changes
 };
 
 }  // namespace eventfeed::api::common

@@ -7,7 +7,8 @@
 //
 // Lifecycle: created by the config parser (one instance per server configuration), `configure`d
 // with the document's root table, then `install`ed once by the app before the server listens.
-// After that only the dialect's handlers run, on the I/O threads.
+// After that its handlers run on the I/O threads, and on SIGHUP the app hands it a freshly
+// configured instance of itself to `reload` from.
 #pragma once
 
 #include <memory>
@@ -50,6 +51,12 @@ class dialect {
   virtual bool configure(const config_table& root) = 0;
   // Registers its routes, error renderer and background tasks. Called once.
   virtual void install(platform& p) = 0;
+  // Adopts what may change while the server runs (credentials, a dialect's rooms or users) from
+  // `fresh`: an instance of the same dialect configured from the reloaded file, never
+  // installed. Requests admitted before keep going (a parked poll is not disturbed); requests
+  // after see the new credentials. Called on the main thread after install. The default keeps
+  // everything.
+  virtual void reload(dialect& fresh) { (void)fresh; }
 };
 
 }  // namespace eventfeed::api::common

@@ -50,7 +50,7 @@ class error_table {
 
  private:
   static std::size_t index(core::errc code) noexcept { return static_cast<std::size_t>(code); }
-  std::array<error_shape, static_cast<std::size_t>(core::errc::internal) + 1> rows_;
+  std::array<error_shape, core::errc_count> rows_;
 };
 
 // An answer of `shape` with `message`, in the shape of the API owning the path.

@@ -26,7 +26,7 @@ core::result<std::chrono::milliseconds> parse_seconds(const std::optional<std::s
   const char* last = digits.data() + digits.size();
   auto [end, ec] = std::from_chars(digits.data(), last, seconds, std::chars_format::fixed);
   if (digits.empty() || ec != std::errc{} || end != last || !std::isfinite(seconds) ||
-      seconds < 0 || digits.front() == '-')
+      seconds < 0 || (negative && digits.front() == '-'))
     return fail();
   if (!p.fractions && seconds != std::floor(seconds)) return fail();
   if (negative) return std::chrono::milliseconds(0);

@@ -61,6 +61,11 @@ std::shared_ptr<const common::key_ring> native_dialect::make_ring() const {
   return ring;
 }
 
+void native_dialect::reload(common::dialect& fresh) {
+  keys_ = static_cast<native_dialect&>(fresh).keys_;
+  directory_.replace(make_ring());
+}
+
 void native_dialect::install(common::platform& p) {
   directory_.replace(make_ring());
   register_routes(p.routes, p.feed, directory_, opts_);

@@ -26,6 +26,7 @@ class native_dialect final : public common::dialect {
   std::vector<std::string> sections() const override { return {"native", "keys"}; }
   bool configure(const common::config_table& root) override;
   void install(common::platform& p) override;
+  void reload(common::dialect& fresh) override;
 
   const options& limits() const noexcept { return opts_; }
   const std::vector<key_config>& keys() const noexcept { return keys_; }

@@ -76,6 +76,14 @@ TEST(BasicCredential, SplitsLoginAndSecretAtTheFirstColon) {
   EXPECT_EQ(empty_secret.secret, "");
 }
 
+TEST(BasicCredential, AnEmptyLoginIsMalformed) {
+  // base64(":key-of-bot"): a known secret must not be accepted without the login it belongs to.
+  EXPECT_EQ(basic_credential("Basic OmtleS1vZi1ib3Q=").status, credential::state::malformed);
+  key_ring ring;
+  ring.add("key-of-bot", make("bot", {}, {}), "bot@example.com");
+  EXPECT_EQ(ring.resolve(basic_credential("Basic OmtleS1vZi1ib3Q=")), nullptr);
+}
+
 TEST(BasicCredential, MissingWrongSchemeAndMalformed) {
   EXPECT_EQ(basic_credential("").status, credential::state::missing);
   EXPECT_EQ(basic_credential("Bearer abc").status, credential::state::wrong_scheme);
@@ -109,6 +117,7 @@ TEST(Base64, DecodesTheStandardAlphabet) {
   EXPECT_EQ(base64_decode("+/+/"), std::string("\xfb\xff\xbf"));
   EXPECT_EQ(base64_decode("Zm9v YmFy"), std::nullopt);
   EXPECT_EQ(base64_decode("Zm9v-_"), std::nullopt) << "the URL-safe alphabet is not Basic's";
+  EXPECT_EQ(base64_decode("YQ==="), std::nullopt) << "at most two padding characters";
 }
 
 TEST(KeyRing, FindsByExactKey) {
@@ -179,9 +188,8 @@ TEST(KeyRing, ManyKeysSharingNoPrefixAreEachFound) {
   EXPECT_EQ(ring.find("key-1000"), nullptr);
 }
 
-TEST(KeyRing, FindsTheSameWhateverTheIndexKey) {
-  // Entries whose hashes collide (an index key of zeros is as good as any for this) are told
-  // apart by the secret itself.
+TEST(KeyRing, FindsTheSameUnderAGivenIndexKey) {
+  // The index key only spreads the secrets over the index; lookups do not depend on it.
   key_ring ring(core::siphash_key{0, 0});
   ring.add("a", make("a", {}, {}));
   ring.add("b", make("b", {}, {}));
@@ -203,22 +211,45 @@ TEST(KeyDirectory, ReplacingKeepsTheOldRingAliveForItsHolders) {
   EXPECT_EQ(dir.current()->find("new-key-1")->name, "new");
 }
 
-TEST(KeyDirectory, ReadersAndAReplacerRunConcurrently) {
-  key_directory dir;
+TEST(KeyDirectory, ReadersSeeWholeRingsWhileAReplacerRuns) {
+  // Every ring holds one key, named after the ring's number; a reader sees a whole ring, and the
+  // rings it sees never go back in time. (Under TSan this also checks the locking.)
+  auto ring_of = [](int n) {
+    auto ring = std::make_shared<key_ring>();
+    ring->add("key-" + std::to_string(n), make(std::to_string(n), {}, {}));
+    return ring;
+  };
+  key_directory dir(ring_of(0));
   std::atomic<bool> done{false};
   std::thread replacer([&] {
-    for (int i = 0; i < 2000; ++i) {
-      auto ring = std::make_shared<key_ring>();
-      ring->add("key-" + std::to_string(i % 2), make("k", {}, {}));
-      dir.replace(ring);
-    }
+    for (int i = 1; i <= 2000; ++i) dir.replace(ring_of(i));
     done = true;
   });
-  std::size_t seen = 0;
-  while (!done) seen += dir.current()->size();
+  int last = 0;
+  while (!done) {
+    auto ring = dir.current();
+    ASSERT_EQ(ring->size(), 1u);
+    const int n = std::stoi(ring->entries().front().who.name);
+    ASSERT_GE(n, last);
+    ASSERT_NE(ring->find("key-" + std::to_string(n)), nullptr);
+    last = n;
+  }
   replacer.join();
-  EXPECT_EQ(dir.current()->size(), 1u);
-  (void)seen;
+  EXPECT_EQ(dir.current()->entries().front().who.name, "2000");
+}
+
+TEST(KeyDirectory, EachDirectoryHasItsOwnRingOnEveryThread) {
+  auto one = std::make_shared<key_ring>();
+  one->add("secret-one", make("one", {}, {}));
+  auto two = std::make_shared<key_ring>();
+  two->add("secret-two", make("two", {}, {}));
+  key_directory a(one);
+  key_directory b(two);
+  EXPECT_EQ(a.current()->find("secret-one")->name, "one");
+  EXPECT_EQ(b.current()->find("secret-two")->name, "two");
+  EXPECT_EQ(a.current()->find("secret-two"), nullptr);
+  std::thread other([&] { EXPECT_EQ(b.current()->find("secret-two")->name, "two"); });
+  other.join();
 }
 
 }  // namespace

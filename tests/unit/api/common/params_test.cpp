@@ -15,6 +15,8 @@ TEST(ParseSeconds, DefaultsFractionsAndClampingAbove) {
   EXPECT_EQ(*parse_seconds("", native_timeout), 30s);
   EXPECT_EQ(*parse_seconds("0", native_timeout), 0ms);
   EXPECT_EQ(*parse_seconds("0.5", native_timeout), 500ms);
+  EXPECT_EQ(*parse_seconds("-0", native_timeout), 0ms) << "as the native API always took it";
+  EXPECT_EQ(*parse_seconds("-0.0", native_timeout), 0ms);
   EXPECT_EQ(*parse_seconds("91", native_timeout), 90s);
   EXPECT_FALSE(parse_seconds("1e3", native_timeout)) << "no exponents";
   EXPECT_EQ(*parse_seconds("99999999999999999999", native_timeout), 90s)
