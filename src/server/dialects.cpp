@@ -1,5 +1,6 @@
 #include "server/dialects.hpp"
 
+#include "api/chaturbate/chaturbate_dialect.hpp"
 #include "api/native/native_dialect.hpp"
 
 namespace eventfeed::server {
@@ -7,6 +8,7 @@ namespace eventfeed::server {
 dialect_registry builtin_dialects() {
   dialect_registry r;
   r.factories.push_back([] { return std::make_unique<api::native::native_dialect>(); });
+  r.factories.push_back([] { return std::make_unique<api::chaturbate::chaturbate_dialect>(); });
   return r;
 }
 

@@ -12,6 +12,13 @@ TEST(PercentDecode, DecodesEscapesAndOptionallyPlus) {
   EXPECT_EQ(percent_decode("", true), "");
 }
 
+TEST(PercentEncodeSegment, KeepsUnreservedAndEscapesTheRest) {
+  EXPECT_EQ(percent_encode_segment("alice_1.x-y~"), "alice_1.x-y~");
+  EXPECT_EQ(percent_encode_segment("a/b?c d%"), "a%2Fb%3Fc%20d%25");
+  EXPECT_EQ(percent_encode_segment("\xc3\xa9"), "%C3%A9");
+  EXPECT_EQ(percent_decode(percent_encode_segment("{acme}user:42/x"), false), "{acme}user:42/x");
+}
+
 TEST(PercentDecode, RejectsMalformedEscapes) {
   EXPECT_FALSE(percent_decode("%", false));
   EXPECT_FALSE(percent_decode("%4", false));

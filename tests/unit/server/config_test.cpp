@@ -92,7 +92,7 @@ token_env = "EVENTFEED_TEST_ROOM_TOKEN"
 )",
                           "test.toml", with_echo());
   ASSERT_TRUE(cfg) << cfg.err().message;
-  ASSERT_EQ(cfg->dialects.size(), 2u);
+  ASSERT_EQ(cfg->dialects.size(), builtin_dialects().factories.size() + 1);
   EXPECT_EQ(cfg->dialects[0]->name(), "native");
   const auto& echo = echo_of(*cfg);
   EXPECT_EQ(echo.greeting, "hi");
