@@ -227,16 +227,20 @@ void child_process::kill() {
   status_ = decode(wstatus);
 }
 
+namespace {
+void write_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+}  // namespace
+
 server_process::server_process(const std::string& config_toml,
-                               std::chrono::milliseconds startup_timeout) {
-  const auto config_path = dir_.path() / "eventfeed.toml";
-  {
-    std::ofstream cfg(config_path, std::ios::binary);
-    cfg << config_toml;
-    if (!cfg) throw std::runtime_error("cannot write " + config_path.string());
-  }
+                               std::chrono::milliseconds startup_timeout)
+    : config_path_(dir_.path() / "eventfeed.toml") {
+  write_file(config_path_, config_toml);
   process_ = std::make_unique<child_process>(std::vector<std::string>{
-      eventfeed_binary(), "serve", "--config", config_path.string(), "--listen", "127.0.0.1:0"});
+      eventfeed_binary(), "serve", "--config", config_path_.string(), "--listen", "127.0.0.1:0"});
   auto line = process_->read_line(startup_timeout);
   const std::string prefix = "eventfeed listening on 127.0.0.1:";
   if (!line || !line->starts_with(prefix)) {
@@ -257,6 +261,11 @@ server_process::server_process(const std::string& config_toml,
     throw std::runtime_error("listening line has no valid port: \"" + *line + "\"");
   }
   port_ = static_cast<unsigned short>(port);
+}
+
+void server_process::reload(const std::string& config_toml) {
+  write_file(config_path_, config_toml);
+  process_->send_signal(SIGHUP);
 }
 
 exit_status server_process::terminate(std::chrono::milliseconds timeout) {

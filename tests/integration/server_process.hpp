@@ -117,12 +117,17 @@ class server_process {
   exit_status terminate(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   void kill() { process_->kill(); }
 
+  // Writes `config_toml` over the server's config file and sends SIGHUP: the server reloads what
+  // can change while it runs (credentials). Returns once the signal is sent.
+  void reload(const std::string& config_toml);
+
   // The number of the server's open file descriptors that are sockets (listener + connections),
   // read from /proc; proves that a connection the server closed holds nothing.
   std::size_t open_sockets() const;
 
  private:
   temp_dir dir_;
+  std::filesystem::path config_path_;
   std::unique_ptr<child_process> process_;
   unsigned short port_ = 0;
   std::string listening_line_;
