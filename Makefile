@@ -14,8 +14,11 @@ release: deps
 	cmake --preset release
 	cmake --build --preset release -j $(JOBS)
 
-# Install what is missing, build a release, serve the demo config on 127.0.0.1:8080.
-run: release
+# Install what is missing, build the server (only it) as a release, serve the demo config on
+# 127.0.0.1:8080.
+run: deps
+	cmake --preset release
+	cmake --build --preset release -j $(JOBS) --target eventfeed
 	./build/release/src/eventfeed serve --config examples/demo.toml
 
 # Install what is missing, build, run every test tier that needs no browser nor outside service.

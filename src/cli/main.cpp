@@ -1,6 +1,7 @@
-// cli/main.cpp: the eventfeed command: `serve` runs the server; `publish` and `tail` talk to a
-// running one through the client library (eventfeed/client.hpp). Thin: it parses arguments,
-// wires the libraries together and prints; the logic lives in server/ and client/.
+// cli/main.cpp: the eventfeed command: `serve` runs the server; `publish`, `tail` and `demo`
+// talk to a running one through the client library (eventfeed/client.hpp). Thin: it parses
+// arguments, wires the libraries together and prints; the logic lives in server/, client/ and
+// cli/demo_room.cpp.
 //
 // Output contract. Scripts and tests/integration/ rely on it; change it only on purpose.
 //
@@ -24,6 +25,10 @@
 //            403, 404, 413) ends it with exit 1. A gap (events trimmed by retention before they
 //            were read) is reported on stderr as "eventfeed: warning: gap in stream ..." and
 //            tail goes on.
+//   demo     stdout: one line per event published, "[method] what happened"; a first line on
+//            stderr says where it publishes. It starts with broadcastStart and ends, after
+//            --count events or on SIGINT/SIGTERM (exit 0), with broadcastStop. A server error
+//            ends it with exit 1.
 //   stderr   every diagnostic, one line each, starting with "eventfeed: ".
 //
 // Exit status: 0 success; 1 the server answered with an error, or could not be reached;
@@ -42,10 +47,12 @@
 #include <cstdio>
 #include <functional>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "cli/demo_room.hpp"
 #include "client/ndjson.hpp"
 #include "client/url.hpp"
 #include "eventfeed/client.hpp"
@@ -289,6 +296,52 @@ int run_tail(const remote_args& remote, const tail_args& args) {
   }
 }
 
+// ---- demo --------------------------------------------------------------------------------------
+
+struct demo_args {
+  std::string stream = "cb:alice";
+  std::string broadcaster = "alice";
+  double interval_s = 1.0;  // mean time between events
+  std::size_t count = 0;    // stop after this many events; 0: until Ctrl-C
+  std::uint64_t seed = 0;   // 0: a different show every run
+};
+
+// The key `demo` uses when neither --key nor EVENTFEED_KEY gives one: the publisher key of
+// examples/demo.toml, so that `make run` and then `eventfeed demo` work as they are.
+constexpr const char* demo_key = "demo-publisher-key";
+
+int run_demo(const remote_args& remote, const demo_args& args) {
+  eventfeed::client c({.url = remote.url, .key = remote.key.empty() ? demo_key : remote.key});
+  stop_signals signals([&c] { c.cancel(); });
+  const std::uint64_t seed = args.seed ? args.seed : std::random_device{}();
+  eventfeed::cli::demo_room room(args.broadcaster, seed);
+  std::mt19937_64 pace(seed ^ 0x5eed);
+  // Intervals between half and one and a half times the mean: lively, but readable.
+  std::uniform_real_distribution<double> jitter(0.5, 1.5);
+  std::fprintf(stderr,
+               "eventfeed: demo: publishing a made-up show of '%s' to %s at %s, about one event "
+               "every %.1f s; Ctrl-C ends it\n",
+               args.broadcaster.c_str(), args.stream.c_str(), remote.url.c_str(), args.interval_s);
+  auto publish = [&](const eventfeed::cli::demo_event& e) {
+    auto done = c.publish(args.stream, e.method, e.data);
+    if (!done) return fail("demo", done.err());
+    return emit("[" + e.method + "] " + e.line + "\n") ? exit_ok : exit_failed;
+  };
+  if (int rc = publish(room.start()); rc != exit_ok) return rc;
+  for (std::size_t n = 0; args.count == 0 || n < args.count; ++n) {
+    const auto wait =
+        milliseconds(static_cast<std::int64_t>(args.interval_s * 1000 * jitter(pace)));
+    if (signals.sleep_for(wait)) break;
+    if (int rc = publish(room.next()); rc != exit_ok) return signals.stopped() ? exit_ok : rc;
+  }
+  // The show ends properly, also on Ctrl-C (a fresh client: the first was cancelled).
+  eventfeed::client closing({.url = remote.url, .key = remote.key.empty() ? demo_key : remote.key});
+  auto e = room.stop();
+  if (auto done = closing.publish(args.stream, e.method, e.data); !done)
+    return fail("demo", done.err());
+  return emit("[" + e.method + "] " + e.line + "\n") ? exit_ok : exit_failed;
+}
+
 // ---- arguments ---------------------------------------------------------------------------------
 
 // CLI11 2.1's own range checks print the whole range of a double; these say it plainly.
@@ -319,8 +372,8 @@ const CLI::Validator poll_seconds(
 constexpr const char* main_description =
     "eventfeed delivers events to HTTP clients by long-polling. `serve` runs the server. "
     "`publish` appends events to a stream of a running server and `tail` follows a stream, "
-    "printing its events as JSON lines; both speak the native HTTP API at --url with --key "
-    "(or EVENTFEED_URL and EVENTFEED_KEY).";
+    "printing its events as JSON lines; `demo` plays a made-up broadcast room into a stream. "
+    "They speak the native HTTP API at --url with --key (or EVENTFEED_URL and EVENTFEED_KEY).";
 
 constexpr const char* main_footer = R"(
 Examples:
@@ -330,6 +383,7 @@ Examples:
   eventfeed publish room:alice tip '{"amount":5}'   # prints {"first":P,"last":P}
   eventfeed tail room:alice --after 0 --types tip   # the whole retained stream, tips only
   jq -c '.[]' tips.json | eventfeed publish room:alice tip -   # one event per line of stdin
+  eventfeed demo                                    # a lively room in cb:alice (demo config)
 
 Exit status: 0 success, 1 server or connection error, 2 usage error.)";
 
@@ -417,6 +471,32 @@ Examples:
       ->check(poll_seconds)
       ->capture_default_str();
 
+  demo_args demo;
+  auto* demo_cmd = cli.add_subcommand(
+      "demo",
+      "Play a made-up, lively broadcast room into a stream (--stream) through the native API: "
+      "people enter "
+      "and leave, chat, tip, follow, join the fan club, buy media; one line per event on "
+      "stdout. Each event is one of the Chaturbate feed's methods, so a room configured on the "
+      "stream serves it at /events/<username>/<token>/. Ctrl-C ends the show (exit 0).");
+  demo_cmd->footer(R"(
+With `make run` serving examples/demo.toml, in another shell:
+  ./build/release/src/eventfeed demo
+  curl -s 'http://127.0.0.1:8080/events/alice/demo-token-for-alice-000/?timeout=10'
+  (then load the "nextUrl" of each answer to follow the room)
+
+The key is --key or EVENTFEED_KEY, else demo.toml's publisher key (demo-publisher-key).)");
+  demo_cmd->add_option("--stream", demo.stream, "Stream to publish to")->capture_default_str();
+  demo_cmd->add_option("--broadcaster", demo.broadcaster, "The room's broadcaster (username)")
+      ->capture_default_str();
+  demo_cmd
+      ->add_option("--interval", demo.interval_s, "Mean seconds between two events (0.05 to 60)")
+      ->check(CLI::Range(0.05, 60.0))
+      ->capture_default_str();
+  demo_cmd->add_option("--count", demo.count, "Stop after N events (default: until Ctrl-C)")
+      ->check(positive_integer);
+  demo_cmd->add_option("--seed", demo.seed, "Play the same show again (any number but 0)");
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -430,5 +510,6 @@ Examples:
     return exit_usage;
   }
   if (publish_cmd->parsed()) return run_publish(remote, publish);
+  if (demo_cmd->parsed()) return run_demo(remote, demo);
   return run_tail(remote, tail);
 }

@@ -134,3 +134,56 @@ TEST_F(Cli, ServerRefusalsExit1AndUsageErrorsExit2WithNothingOnStdout) {
 
 }  // namespace
 }  // namespace eventfeed::integration
+
+namespace eventfeed::integration {
+namespace {
+
+class CliDemo : public Cli {
+ protected:
+  void SetUp() override {
+    start_server(test_config({}, R"(
+[[chaturbate.rooms]]
+username = "alice"
+tokens = ["tok-demo"]
+stream = "cb:alice"
+)"));
+  }
+};
+
+TEST_F(CliDemo, PlaysAShowThatTheRoomsFeedServes) {
+  std::string out, err;
+  auto status = run({"demo", "--count", "5", "--interval", "0.05", "--seed", "9"}, &out, &err);
+  ASSERT_TRUE(status.exited && status.code == 0) << status << "\n" << err;
+  std::vector<std::string> lines;
+  for (std::size_t at = 0, nl; (nl = out.find('\n', at)) != std::string::npos; at = nl + 1)
+    lines.push_back(out.substr(at, nl - at));
+  ASSERT_EQ(lines.size(), 7u) << out;
+  EXPECT_EQ(lines.front(), "[broadcastStart] alice started broadcasting");
+  EXPECT_EQ(lines.back(), "[broadcastStop] alice stopped broadcasting");
+
+  http_client c(server_->port());
+  auto feed = c.get("/events/alice/tok-demo/?timeout=0");
+  ASSERT_EQ(feed.status, 200u) << feed;
+  const auto body = feed.json();
+  const auto& events = body.at("events").as_array();
+  ASSERT_EQ(events.size(), 7u);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const std::string method(events[i].at("method").as_string());
+    EXPECT_TRUE(lines[i].starts_with("[" + method + "] ")) << lines[i] << " vs " << method;
+  }
+}
+
+TEST_F(CliDemo, EndsTheShowOnSigint) {
+  child_process demo(command({"demo", "--interval", "0.05"}));
+  ASSERT_TRUE(demo.read_line(10s).has_value()) << demo.stderr_text();
+  ASSERT_TRUE(demo.read_line(10s).has_value());
+  auto status = demo.stop(SIGINT, 10s);
+  ASSERT_TRUE(status.exited) << status;
+  EXPECT_EQ(status.code, 0);
+  ASSERT_TRUE(demo.wait_stdout_closed(5s));
+  EXPECT_TRUE(demo.stdout_text().ends_with("[broadcastStop] alice stopped broadcasting\n"))
+      << demo.stdout_text();
+}
+
+}  // namespace
+}  // namespace eventfeed::integration
