@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "loadgen/coordinator.hpp"
+#include "loadgen/chaturbate_protocol.hpp"
 #include "loadgen/eventfeed_protocol.hpp"
 #include "loadgen/peer_protocols.hpp"
 #include "loadgen/publisher.hpp"
@@ -29,7 +30,7 @@ int main(int argc, char** argv) {
   double duration = 10;
   o.channel_prefix = "lg" + std::to_string(::getpid());
 
-  std::string cursor, fixed_path = "/fixed";
+  std::string cursor, fixed_path = "/fixed", room, room_token;
   std::size_t fixed_size = 0, read_limit = 0;
   std::optional<std::uint64_t> expect_seq;
   cli.add_option("--mode", mode,
@@ -39,15 +40,19 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"fanout", "idle", "publish", "catchup"}));
   cli.add_option("--protocol", protocol,
                  "server API: eventfeed (native), nchan, pushpin (see peer_protocols.hpp), "
-                 "fixed (catchup only: GET --fixed-path answered with --fixed-size bytes)")
-      ->check(CLI::IsMember({"eventfeed", "nchan", "pushpin", "fixed"}));
+                 "chaturbate (catchup only: eventfeed's Chaturbate-style feed of --room with "
+                 "--room-token), fixed (catchup only: GET --fixed-path answered with "
+                 "--fixed-size bytes)")
+      ->check(CLI::IsMember({"eventfeed", "nchan", "pushpin", "chaturbate", "fixed"}));
   cli.add_option("--cursor", cursor,
-                 "catchup: where every read starts (eventfeed: a position; nchan: a message id "
-                 "<time>:<tag>)");
+                 "catchup: where every read starts (eventfeed: a position; chaturbate: an event "
+                 "id <ms>-<n>; nchan: a message id <time>:<tag>)");
   cli.add_option("--expect-seq", expect_seq,
                  "catchup: the stamp sequence number the first message of every answer must "
                  "carry (the message after --cursor)");
   cli.add_option("--limit", read_limit, "eventfeed: events per answer (&limit=N)");
+  cli.add_option("--room", room, "chaturbate: the room's username");
+  cli.add_option("--room-token", room_token, "chaturbate: a token of the room");
   cli.add_option("--fixed-path", fixed_path, "fixed: the path to GET");
   cli.add_option("--fixed-size", fixed_size, "fixed: the expected body size");
   cli.add_option("--host", host, "server address (loopback only)");
@@ -84,9 +89,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1024));
   cli.add_flag("--no-wait-parked", no_wait, "fanout: publish rounds back to back");
   cli.add_option("--poll-timeout", poll_timeout,
-                 "server-side hold asked for, seconds (eventfeed; with every protocol the client "
-                 "waits this + 15 s for an answer)")
-      ->check(CLI::Range(1, 600));
+                 "server-side hold asked for, seconds (eventfeed, chaturbate; 0: answer at once, "
+                 "for catch-up reads; with every protocol the client waits this + 15 s for an "
+                 "answer)")
+      ->check(CLI::Range(0, 600));
   cli.add_option("--hold", hold, "idle: seconds to hold the parked polls")
       ->check(CLI::Range(0.0, 3600.0));
   cli.add_option("--settle", settle,
@@ -126,6 +132,15 @@ int main(int argc, char** argv) {
     proto = std::make_unique<bench::nchan_protocol>(host_header);
   } else if (protocol == "pushpin") {
     proto = std::make_unique<bench::pushpin_protocol>(host_header);
+  } else if (protocol == "chaturbate") {
+    if (mode != "catchup" || room.empty() || room_token.empty()) {
+      std::fprintf(stderr,
+                   "eventfeed-loadgen: the chaturbate protocol is for --mode catchup with --room "
+                   "and --room-token\n");
+      return 2;
+    }
+    proto = std::make_unique<bench::chaturbate_protocol>(host_header, room, room_token,
+                                                         std::chrono::seconds(poll_timeout));
   } else {
     if (mode != "catchup" || fixed_size == 0) {
       std::fprintf(stderr,
