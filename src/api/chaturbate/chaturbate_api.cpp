@@ -6,6 +6,7 @@
 
 #include "api/common/gateway.hpp"
 #include "api/common/params.hpp"
+#include "api/common/render.hpp"
 #include "api/common/routes.hpp"
 #include "core/cursor.hpp"
 #include "http/url_codec.hpp"
@@ -78,15 +79,11 @@ struct answer_builder {
   const core::clock* clock = nullptr;
 
   response operator()(const feed::poll_result& r) const {
-    std::size_t size = 32 + url_head.size() + url_tail.size() + 32;
-    for (const auto& ev : r.events) size += render_event(*ev).size() + 1;
     std::string body;
-    body.reserve(size);
+    body.reserve(64 + url_head.size() + url_tail.size() +
+                 common::joined_size(r.events, render_event));
     body += R"({"events":[)";
-    for (std::size_t i = 0; i < r.events.size(); ++i) {
-      if (i) body += ',';
-      body += render_event(*r.events[i]);
-    }
+    common::append_joined(body, r.events, render_event);
     body += R"(],"nextUrl":")";
     body += url_head;
     if (!r.events.empty())

@@ -5,6 +5,7 @@
 
 #include "api/common/gateway.hpp"
 #include "api/common/params.hpp"
+#include "api/common/render.hpp"
 #include "api/common/routes.hpp"
 #include "api/native/native_cursor.hpp"
 #include "api/native/publish_body.hpp"
@@ -56,15 +57,10 @@ common::admission_policy admission() {
 
 // {"events":[...],"next":N,"gap":B}, each event's JSON built once and cached on the event.
 response render_poll(const feed::poll_result& r) {
-  std::size_t size = 48;
-  for (const auto& ev : r.events) size += render_event(*ev).size() + 1;
   std::string body;
-  body.reserve(size);
+  body.reserve(48 + common::joined_size(r.events, render_event));
   body += R"({"events":[)";
-  for (std::size_t i = 0; i < r.events.size(); ++i) {
-    if (i) body += ',';
-    body += render_event(*r.events[i]);
-  }
+  common::append_joined(body, r.events, render_event);
   body += R"(],"next":)";
   body += std::to_string(r.next);
   body += R"(,"gap":)";
