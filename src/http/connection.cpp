@@ -95,7 +95,7 @@ void serialize_head(const response& res, unsigned version, bool keep_alive, std:
 }
 
 const handler* route(const router& routes, const request& req, route_params& params,
-                     std::unique_ptr<response>& res) {
+                     std::unique_ptr<response>& res, std::string_view id) {
   std::string_view target = req.target();
   std::string_view path = target.substr(0, target.find('?'));
   auto match = routes.find(req.method(), path);
@@ -105,9 +105,10 @@ const handler* route(const router& routes, const request& req, route_params& par
   }
   res = std::make_unique<response>(
       match.path_known
-          ? routes.render_error(path, bhttp::status::method_not_allowed, "method_not_allowed",
-                                "method not allowed on this path")
-          : routes.render_error(path, bhttp::status::not_found, "not_found", "no such endpoint"));
+          ? routes.render_error(path, {bhttp::status::method_not_allowed, "method_not_allowed",
+                                       "method not allowed on this path", id})
+          : routes.render_error(path,
+                                {bhttp::status::not_found, "not_found", "no such endpoint", id}));
   return nullptr;
 }
 

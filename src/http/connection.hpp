@@ -117,9 +117,9 @@ void serialize_head(const response& res, unsigned version, bool keep_alive, std:
                     const server_options& o, std::string& out);
 
 // The handler for `req` (its captures in `params`), or null with the answer to send instead
-// (404, 405) in `res`.
+// (404, 405) in `res`; `id` is the request's id, for the error body.
 const handler* route(const router& routes, const request& req, route_params& params,
-                     std::unique_ptr<response>& res);
+                     std::unique_ptr<response>& res, std::string_view id);
 
 // "METHOD target", for the access log and error logs.
 std::string describe(const request& req);
@@ -328,7 +328,8 @@ net::awaitable<void> answer_read_failure(Stream& stream, connection_shared& shar
   const std::string id = shared.make_request_id();
   std::string_view target = parser.is_header_done() ? parser.get().target() : "/";
   std::string_view path = target.substr(0, target.find('?'));
-  auto res = shared.routes.render_error(path, failure->status, failure->code, failure->message);
+  auto res =
+      shared.routes.render_error(path, {failure->status, failure->code, failure->message, id});
   co_await write_response(stream, res, 11, false, id, o);
   if (o.access_log)
     spdlog::info("{} - - {} {} rejected: {}", id, static_cast<unsigned>(failure->status),
@@ -408,7 +409,7 @@ net::awaitable<void> serve_connection(Stream& stream, connection_shared& shared,
       // parked poll holds the frames of its whole call chain, so one frame less is memory
       // saved per waiter.
       route_params params;
-      if (const handler* h = detail::route(shared.routes, *req, params, res)) {
+      if (const handler* h = detail::route(shared.routes, *req, params, res, id)) {
         request_context ctx(req, std::move(params), id, shared.routes, &io, res);
         try {
           co_await (*h)(ctx);

@@ -75,8 +75,9 @@ class request_context {
   bool replied() const noexcept { return answer_ != nullptr; }
 
   // An error response in the shape of the API owning this path.
-  response error(bhttp::status status, std::string_view code, std::string_view message) const {
-    return router::render_with(renderer_, status, code, message);
+  response error(bhttp::status status, std::string_view code, std::string_view message,
+                 std::chrono::milliseconds retry_after = {}) const {
+    return router::render_with(renderer_, {status, code, message, request_id_, retry_after});
   }
 
   // The handler has read all it needs of the request: the request (headers, target, body) and

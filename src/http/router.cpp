@@ -54,9 +54,9 @@ response json_response(bhttp::status status, std::string body) {
   return res;
 }
 
-response render_json_error(bhttp::status status, std::string_view code, std::string_view message) {
-  boost::json::value v = {{"error", {{"code", code}, {"message", message}}}};
-  return json_response(status, boost::json::serialize(v));
+response render_json_error(const error_details& e) {
+  boost::json::value v = {{"error", {{"code", e.code}, {"message", e.message}}}};
+  return json_response(e.status, boost::json::serialize(v));
 }
 
 const std::string* route_params::find(std::string_view name) const {
@@ -138,14 +138,12 @@ const error_renderer* router::renderer_for(std::string_view path) const {
   return best;
 }
 
-response router::render_with(const error_renderer* render, bhttp::status status,
-                             std::string_view code, std::string_view message) {
-  return render ? (*render)(status, code, message) : render_json_error(status, code, message);
+response router::render_with(const error_renderer* render, const error_details& e) {
+  return render ? (*render)(e) : render_json_error(e);
 }
 
-response router::render_error(std::string_view path, bhttp::status status, std::string_view code,
-                              std::string_view message) const {
-  return render_with(renderer_for(path), status, code, message);
+response router::render_error(std::string_view path, const error_details& e) const {
+  return render_with(renderer_for(path), e);
 }
 
 }  // namespace eventfeed::http

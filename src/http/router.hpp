@@ -8,6 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -31,12 +32,21 @@ class request_context;
 // own, so a parked long-poll would hold two extra responses (2 x 120 bytes) for its whole wait.
 using handler = std::function<net::awaitable<void>(request_context&)>;
 
-// Renders an error body for `status` with a stable machine code and a human message.
-using error_renderer =
-    std::function<response(bhttp::status status, std::string_view code, std::string_view message)>;
+// What an error answer says, for the renderer of the API that owns the path to spell out.
+struct error_details {
+  bhttp::status status = bhttp::status::internal_server_error;
+  std::string_view code;        // a stable machine code ("not_found", "BAD_EVENT_QUEUE_ID")
+  std::string_view message;     // for people
+  std::string_view request_id;  // the X-Request-Id of the answer (Box puts it in the body)
+  // When the caller may try again (a spent rate budget); zero when there is nothing to say.
+  std::chrono::milliseconds retry_after{0};
+};
+
+// Renders an error answer (its body and any header of the API's error shape).
+using error_renderer = std::function<response(const error_details& e)>;
 
 // The default error shape: {"error": {"code": "...", "message": "..."}}.
-response render_json_error(bhttp::status status, std::string_view code, std::string_view message);
+response render_json_error(const error_details& e);
 
 // Builds a response with a JSON body (Content-Type: application/json).
 response json_response(bhttp::status status, std::string body);
@@ -68,12 +78,10 @@ class router {
   };
   match find(bhttp::verb method, std::string_view path) const;
 
-  response render_error(std::string_view path, bhttp::status status, std::string_view code,
-                        std::string_view message) const;
+  response render_error(std::string_view path, const error_details& e) const;
   // The renderer owning `path` (null: the default shape), and rendering with one.
   const error_renderer* renderer_for(std::string_view path) const;
-  static response render_with(const error_renderer* render, bhttp::status status,
-                              std::string_view code, std::string_view message);
+  static response render_with(const error_renderer* render, const error_details& e);
 
  private:
   struct route {

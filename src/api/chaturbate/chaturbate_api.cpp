@@ -51,9 +51,9 @@ namespace {
 
 // {"status": "<message>", "code": "<code>"}: clients read nothing but the status code, and a
 // person reads the status.
-response render_error(bhttp::status status, std::string_view code, std::string_view message) {
-  boost::json::value v = {{"status", message}, {"code", code}};
-  return http::json_response(status, boost::json::serialize(v));
+response render_error(const http::error_details& e) {
+  boost::json::value v = {{"status", e.message}, {"code", e.code}};
+  return http::json_response(e.status, boost::json::serialize(v));
 }
 
 common::admission_policy admission() {

@@ -27,8 +27,8 @@ error_table error_table::base() {
 }
 
 http::response render_error(const http::request_context& ctx, const error_shape& shape,
-                            std::string_view message) {
-  auto res = ctx.error(shape.status, shape.code, message);
+                            std::string_view message, std::chrono::milliseconds retry_after) {
+  auto res = ctx.error(shape.status, shape.code, message, retry_after);
   add_headers(res, shape.headers);
   return res;
 }

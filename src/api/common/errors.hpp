@@ -53,8 +53,9 @@ class error_table {
   std::array<error_shape, core::errc_count> rows_;
 };
 
-// An answer of `shape` with `message`, in the shape of the API owning the path.
+// An answer of `shape` with `message`, in the shape of the API owning the path; `retry_after`
+// for a refusal the caller may try again after (a spent rate budget).
 http::response render_error(const http::request_context& ctx, const error_shape& shape,
-                            std::string_view message);
+                            std::string_view message, std::chrono::milliseconds retry_after = {});
 
 }  // namespace eventfeed::api::common

@@ -31,8 +31,9 @@ http::response gateway::gone_answer() {
 }
 
 void gateway::refuse_admission(http::request_context& ctx, const refusal& r, core::errc row,
-                               const header_list& extra) const {
-  auto res = render_error(ctx, r.shape ? *r.shape : errors_[row], r.message);
+                               const header_list& extra,
+                               std::chrono::milliseconds retry_after) const {
+  auto res = render_error(ctx, r.shape ? *r.shape : errors_[row], r.message, retry_after);
   add_headers(res, extra);
   ctx.reply(std::move(res));
 }
@@ -81,8 +82,8 @@ std::optional<caller> gateway::admit(http::request_context& ctx) const {
     feed::rate_slot& slot = who.entry->rate ? *who.entry->rate : limiter_->slot(who.who().name);
     who.rate = limiter_->take(slot);
     if (!who.rate->allowed) {
-      refuse_admission(ctx, policy_.rate_limited, core::errc::rate_limited,
-                       rate_headers(*who.rate));
+      refuse_admission(ctx, policy_.rate_limited, core::errc::rate_limited, rate_headers(*who.rate),
+                       who.rate->reset_in);
       return std::nullopt;
     }
   }

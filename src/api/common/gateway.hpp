@@ -136,7 +136,8 @@ class gateway {
   // Nobody will read it: an empty object, and the connection closes.
   static http::response gone_answer();
   void refuse_admission(http::request_context& ctx, const refusal& r, core::errc row,
-                        const header_list& extra = {}) const;
+                        const header_list& extra = {},
+                        std::chrono::milliseconds retry_after = {}) const;
 
   feed::engine& feed_;
   const key_directory& keys_;

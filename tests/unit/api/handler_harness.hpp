@@ -26,6 +26,7 @@ namespace net = boost::asio;
 
 // One request being handled. `answer` is set once the handler has replied (or routing answered).
 struct pending_call {
+  std::string id;  // the request's id, which the context views
   std::unique_ptr<http::request> req;
   std::unique_ptr<http::response> answer;
   std::unique_ptr<http::request_context> ctx;
@@ -47,13 +48,14 @@ class handler_harness {
     call->req->body() = std::move(body);
     call->req->prepare_payload();
     http::route_params params;
-    const http::handler* h = http::detail::route(routes_, *call->req, params, call->answer);
+    const std::string id = "test-" + std::to_string(next_id_++);
+    const http::handler* h = http::detail::route(routes_, *call->req, params, call->answer, id);
     if (!h) {
       call->done = true;
       return call;
     }
-    call->ctx = std::make_unique<http::request_context>(call->req, std::move(params),
-                                                        "test-" + std::to_string(next_id_++),
+    call->id = id;
+    call->ctx = std::make_unique<http::request_context>(call->req, std::move(params), call->id,
                                                         routes_, nullptr, call->answer);
     net::co_spawn(io, (*h)(*call->ctx), [call](std::exception_ptr e) {
       call->failure = e;

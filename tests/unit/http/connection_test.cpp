@@ -49,10 +49,10 @@ class ConnectionTest : public ::testing::Test {
                       json_response(bhttp::status::ok, ec ? R"({"cancelled":true})" : "{}"));
                 });
     // A handler of an API with its own error shape that fails after releasing its request.
-    routes_.set_error_renderer(
-        "/dialect/", [](bhttp::status st, std::string_view code, std::string_view) {
-          return json_response(st, R"({"result":"error","code":")" + std::string(code) + R"("})");
-        });
+    routes_.set_error_renderer("/dialect/", [](const error_details& e) {
+      return json_response(e.status,
+                           R"({"result":"error","code":")" + std::string(e.code) + R"("})");
+    });
     routes_.add(bhttp::verb::get, "/dialect/fails",
                 [](request_context& ctx) -> net::awaitable<void> {
                   ctx.release_request();

@@ -72,10 +72,10 @@ class Gateway : public ::testing::Test {
     app.name = "app";
     ring->add("app-token", app);
     keys_.replace(ring);
-    routes_.set_error_renderer(
-        "/t/", [](bhttp::status s, std::string_view code, std::string_view msg) {
-          return http::json_response(s, json::serialize(json::value{{"code", code}, {"msg", msg}}));
-        });
+    routes_.set_error_renderer("/t/", [](const http::error_details& e) {
+      return http::json_response(
+          e.status, json::serialize(json::value{{"code", e.code}, {"msg", e.message}}));
+    });
     auto errors = error_table::base();
     errors[core::errc::unauthorized].headers = {{"WWW-Authenticate", "Basic realm=\"t\""}};
     admission_policy bearer;
