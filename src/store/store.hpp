@@ -18,7 +18,7 @@
 // `read`/`info`, whose callbacks run on a store thread (or inline). No call blocks an I/O thread.
 //
 // Records: small key/value state other than events (queues, ...) lives in the same store, so a
-// restart loses nothing; see put_record.
+// restart loses nothing; see put_record and swap_record (compare-and-set, with an expiry).
 //
 // Retention: each stream keeps at most `max_events` events no older than `max_age`, by the first
 // rule whose pattern matches its name. A read whose cursor is older than the oldest retained
@@ -72,6 +72,8 @@ using read_callback = std::function<void(core::result<read_result>)>;
 using info_callback = std::function<void(core::result<stream_info>)>;
 // Completion of a write that returns nothing: nullopt on success.
 using done_callback = std::function<void(std::optional<core::error>)>;
+// Completion of a compare-and-set: whether it wrote.
+using swap_callback = std::function<void(core::result<bool>)>;
 
 class store {
  public:
@@ -106,9 +108,21 @@ class store {
   virtual void put_record(std::string kind, std::string key, std::string value,
                           done_callback done) = 0;
   virtual void erase_record(std::string kind, std::string key, done_callback done) = 0;
+  // Compare-and-set: writes `value` (nullopt: erases the record) only if the record holds
+  // `expected` right now (nullopt: there is no record), atomically with respect to every other
+  // write of the store; `done(true)` if it wrote, `done(false)` if the record held something
+  // else and nothing was written. A written record expires at `expires_at_ms` (wall-clock ms
+  // since the epoch, the store's clock; 0: never): from then on it is absent from
+  // get_record/list_records and from what a later swap compares with, and trim_expired removes
+  // it for good. Durable like put_record. What a dialect's queues use: creating one only if
+  // its id is new, moving its acknowledged cursor only from the value it read, and letting an
+  // idle one expire.
+  virtual void swap_record(std::string kind, std::string key, std::optional<std::string> expected,
+                           std::optional<std::string> value, std::int64_t expires_at_ms,
+                           swap_callback done) = 0;
 
-  // Applies retention by age (count is applied on append). Called periodically by the feed;
-  // does a bounded amount of work per call so it never stalls appends.
+  // Applies retention by age (count is applied on append) and removes expired records. Called
+  // periodically by the feed; does a bounded amount of work per call so it never stalls appends.
   virtual void trim_expired() = 0;
 
   // Stops accepting appends and completes the ones in flight. Idempotent.

@@ -111,21 +111,24 @@ void memory_store::trim_expired() {
       log.events.pop_front();
     }
   }
+  std::erase_if(records_, [now](const auto& r) { return !r.second.live(now); });
 }
 
 std::optional<std::string> memory_store::get_record(std::string_view kind, std::string_view key) {
+  const std::int64_t now = clock_->wall_ms();
   std::shared_lock lock(mutex_);
   auto it = records_.find(std::pair{std::string(kind), std::string(key)});
-  if (it == records_.end()) return std::nullopt;
-  return it->second;
+  if (it == records_.end() || !it->second.live(now)) return std::nullopt;
+  return it->second.value;
 }
 
 std::vector<std::pair<std::string, std::string>> memory_store::list_records(std::string_view kind) {
+  const std::int64_t now = clock_->wall_ms();
   std::shared_lock lock(mutex_);
   std::vector<std::pair<std::string, std::string>> out;
   for (auto it = records_.lower_bound(std::pair{std::string(kind), std::string()});
        it != records_.end() && it->first.first == kind; ++it)
-    out.emplace_back(it->first.second, it->second);
+    if (it->second.live(now)) out.emplace_back(it->first.second, it->second.value);
   return out;
 }
 
@@ -133,9 +136,31 @@ void memory_store::put_record(std::string kind, std::string key, std::string val
                               done_callback done) {
   {
     std::unique_lock lock(mutex_);
-    records_[std::pair{std::move(kind), std::move(key)}] = std::move(value);
+    records_[std::pair{std::move(kind), std::move(key)}] = record{std::move(value), 0};
   }
   done(std::nullopt);
+}
+
+void memory_store::swap_record(std::string kind, std::string key,
+                               std::optional<std::string> expected,
+                               std::optional<std::string> value, std::int64_t expires_at_ms,
+                               swap_callback done) {
+  const std::int64_t now = clock_->wall_ms();
+  bool wrote = false;
+  {
+    std::unique_lock lock(mutex_);
+    auto it = records_.find(std::pair{kind, key});
+    const bool present = it != records_.end() && it->second.live(now);
+    if (present ? expected && *expected == it->second.value : !expected) {
+      if (value)
+        records_[std::pair{std::move(kind), std::move(key)}] =
+            record{std::move(*value), expires_at_ms};
+      else if (it != records_.end())
+        records_.erase(it);
+      wrote = true;
+    }
+  }
+  done(wrote);
 }
 
 void memory_store::erase_record(std::string kind, std::string key, done_callback done) {

@@ -41,6 +41,9 @@ class memory_store final : public store {
   void put_record(std::string kind, std::string key, std::string value,
                   done_callback done) override;
   void erase_record(std::string kind, std::string key, done_callback done) override;
+  void swap_record(std::string kind, std::string key, std::optional<std::string> expected,
+                   std::optional<std::string> value, std::int64_t expires_at_ms,
+                   swap_callback done) override;
   void trim_expired() override;
   void close() override;
   std::string_view backend_name() const noexcept override { return "memory"; }
@@ -59,7 +62,12 @@ class memory_store final : public store {
   const core::clock* clock_;
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, stream_log, core::string_hash, std::equal_to<>> streams_;
-  std::map<std::pair<std::string, std::string>, std::string, std::less<>> records_;
+  struct record {
+    std::string value;
+    std::int64_t expires_at_ms = 0;  // 0: never
+    bool live(std::int64_t now) const noexcept { return expires_at_ms == 0 || now < expires_at_ms; }
+  };
+  std::map<std::pair<std::string, std::string>, record, std::less<>> records_;
   core::position sequence_ = 0;
   bool closed_ = false;
 };

@@ -85,7 +85,14 @@ CREATE TABLE events(
   data TEXT NOT NULL,
   PRIMARY KEY (stream_id, pos)) WITHOUT ROWID;
 CREATE TABLE records(kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+  expires_ms INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (kind, key)) WITHOUT ROWID;
+)sql";
+
+// From one schema version to the next, by the version it starts from.
+const char* migration_from_1 = R"sql(
+ALTER TABLE records ADD COLUMN expires_ms INTEGER NOT NULL DEFAULT 0;
+UPDATE meta SET value='2' WHERE key='schema_version';
 )sql";
 
 std::string write_error_message(sqlite3* db, int rc) {
@@ -206,6 +213,12 @@ void sqlite_store::open_database() {
     statement version(writer_db_, "SELECT value FROM meta WHERE key='schema_version'");
     std::string found = version.step() == SQLITE_ROW ? version.text(0) : "";
     version.reset();
+    if (found == "1") {  // an older file: brought up to date in one transaction
+      exec(writer_db_, "BEGIN IMMEDIATE", "cannot migrate " + file);
+      exec(writer_db_, migration_from_1, "cannot migrate " + file + " from schema version 1");
+      exec(writer_db_, "COMMIT", "cannot migrate " + file);
+      found = std::to_string(schema_version);
+    }
     if (found != std::to_string(schema_version)) {
       int n = 0;
       try {
@@ -261,9 +274,10 @@ void sqlite_store::load_state() {
   }
   streams.reset();
 
-  statement records(writer_db_, "SELECT kind, key, value FROM records");
+  statement records(writer_db_, "SELECT kind, key, value, expires_ms FROM records");
   while (records.step() == SQLITE_ROW)
-    records_[std::pair{records.text(0), records.text(1)}] = records.text(2);
+    records_[std::pair{records.text(0), records.text(1)}] =
+        record{records.text(2), records.int64(3)};
   records.reset();
 }
 
@@ -279,7 +293,12 @@ void sqlite_store::enqueue(job j) {
   // The writer has stopped (close() raced this call): fail the job rather than lose it.
   const core::error closed{core::errc::shutting_down, "the store is closed"};
   if (auto* a = std::get_if<append_job>(&j)) a->done(closed);
-  if (auto* r = std::get_if<record_job>(&j)) r->done(closed);
+  if (auto* r = std::get_if<record_job>(&j)) {
+    if (r->expected)
+      r->swapped(closed);
+    else
+      r->done(closed);
+  }
 }
 
 void sqlite_store::append(std::vector<core::new_event> events, append_callback done) {
@@ -288,11 +307,34 @@ void sqlite_store::append(std::vector<core::new_event> events, append_callback d
 
 void sqlite_store::put_record(std::string kind, std::string key, std::string value,
                               done_callback done) {
-  enqueue(record_job{std::move(kind), std::move(key), std::move(value), std::move(done)});
+  record_job j;
+  j.kind = std::move(kind);
+  j.key = std::move(key);
+  j.value = std::move(value);
+  j.done = std::move(done);
+  enqueue(std::move(j));
 }
 
 void sqlite_store::erase_record(std::string kind, std::string key, done_callback done) {
-  enqueue(record_job{std::move(kind), std::move(key), std::nullopt, std::move(done)});
+  record_job j;
+  j.kind = std::move(kind);
+  j.key = std::move(key);
+  j.done = std::move(done);
+  enqueue(std::move(j));
+}
+
+void sqlite_store::swap_record(std::string kind, std::string key,
+                               std::optional<std::string> expected,
+                               std::optional<std::string> value, std::int64_t expires_at_ms,
+                               swap_callback done) {
+  record_job j;
+  j.kind = std::move(kind);
+  j.key = std::move(key);
+  j.value = std::move(value);
+  j.expected = std::move(expected);
+  j.swapped = std::move(done);
+  j.expires_ms = expires_at_ms;
+  enqueue(std::move(j));
 }
 
 void sqlite_store::trim_expired() {
@@ -311,7 +353,8 @@ struct sqlite_store::writer_statements {
         insert_stream(db, "INSERT INTO streams(name, head) VALUES (?, 0)"),
         update_stream(db, "UPDATE streams SET head=?, trimmed_through=?, retained=? WHERE id=?"),
         update_sequence(db, "UPDATE sequence SET last=? WHERE id=1"),
-        put_record(db, "INSERT OR REPLACE INTO records(kind, key, value) VALUES (?,?,?)"),
+        put_record(db,
+                   "INSERT OR REPLACE INTO records(kind, key, value, expires_ms) VALUES (?,?,?,?)"),
         erase_record(db, "DELETE FROM records WHERE kind=? AND key=?"),
         nth_pos(db, "SELECT pos FROM events WHERE stream_id=? ORDER BY pos LIMIT 1 OFFSET ?"),
         delete_through(db, "DELETE FROM events WHERE stream_id=? AND pos<=?"),
@@ -356,7 +399,10 @@ void sqlite_store::run_group(std::vector<job>& group, writer_statements& ws) {
     else
       writes.push_back(std::move(j));
   }
-  if (trim) run_trim_step();
+  if (trim) {
+    remove_expired_records();
+    run_trim_step();
+  }
 
   if (!writes.empty()) {
     auto* insert_event = &ws.insert_event;
@@ -379,6 +425,10 @@ void sqlite_store::run_group(std::vector<job>& group, writer_statements& ws) {
     };
     std::unordered_map<std::string, touched, core::string_hash, std::equal_to<>> changes;
     std::vector<std::vector<core::event_ptr>> results(writes.size());
+    // Record writes of this group in order, seen by the group's later compare-and-sets before
+    // they reach records_ (after COMMIT); nullopt: erased. swapped[i]: swap i wrote.
+    std::map<std::pair<std::string, std::string>, std::optional<record>, std::less<>> staged;
+    std::vector<bool> swapped(writes.size(), false);
     core::position seq;
     {
       std::shared_lock lock(state_mutex_);
@@ -439,9 +489,27 @@ void sqlite_store::run_group(std::vector<job>& group, writer_statements& ws) {
           results[i].push_back(std::move(ev));
         }
       } else if (auto* r = std::get_if<record_job>(&writes[i])) {
-        rc = r->value ? put_rec->bind(1, r->kind).bind(2, r->key).bind(3, *r->value).run()
+        auto key = std::pair{r->kind, r->key};
+        if (r->expected) {
+          // What the record holds now: this group's own earlier write, else the committed one.
+          std::optional<std::string> current;
+          if (auto st = staged.find(key); st != staged.end()) {
+            if (st->second && st->second->live(now)) current = st->second->value;
+          } else if (auto it = records_.find(key); it != records_.end() && it->second.live(now)) {
+            current = it->second.value;
+          }
+          if (current != *r->expected) continue;  // someone else's value: nothing written
+          swapped[i] = true;
+        }
+        rc = r->value ? put_rec->bind(1, r->kind)
+                            .bind(2, r->key)
+                            .bind(3, *r->value)
+                            .bind(4, r->expires_ms)
+                            .run()
                       : erase_rec->bind(1, r->kind).bind(2, r->key).run();
         if (rc == SQLITE_DONE) rc = SQLITE_OK;
+        staged[std::move(key)] =
+            r->value ? std::optional<record>(record{*r->value, r->expires_ms}) : std::nullopt;
       }
     }
 
@@ -495,7 +563,9 @@ void sqlite_store::run_group(std::vector<job>& group, writer_statements& ws) {
       for (auto& w : writes) {
         if (auto* a = std::get_if<append_job>(&w))
           a->done(core::error{core::errc::unavailable, message});
-        else if (auto* r = std::get_if<record_job>(&w))
+        else if (auto* r = std::get_if<record_job>(&w); r && r->expected)
+          r->swapped(core::error{core::errc::unavailable, message});
+        else if (r)
           r->done(core::error{core::errc::unavailable, message});
       }
     } else {
@@ -522,23 +592,36 @@ void sqlite_store::run_group(std::vector<job>& group, writer_statements& ws) {
             st.tail.pop_front();
           }
         }
-        for (auto& w : writes) {
-          if (auto* r = std::get_if<record_job>(&w)) {
-            if (r->value)
-              records_[std::pair{r->kind, r->key}] = *r->value;
-            else
-              records_.erase(std::pair{r->kind, r->key});
-          }
+        for (auto& [key, rec] : staged) {
+          if (rec)
+            records_[key] = std::move(*rec);
+          else
+            records_.erase(key);
         }
       }
       for (std::size_t i = 0; i < writes.size(); ++i) {
         if (auto* a = std::get_if<append_job>(&writes[i]))
           a->done(std::move(results[i]));
-        else if (auto* r = std::get_if<record_job>(&writes[i]))
+        else if (auto* r = std::get_if<record_job>(&writes[i]); r && r->expected)
+          r->swapped(static_cast<bool>(swapped[i]));
+        else if (r)
           r->done(std::nullopt);
       }
     }
   }
+}
+
+// Expired records are already absent from reads (records_ is filtered by time); this removes
+// them from the file and the mirror, in a transaction of its own.
+void sqlite_store::remove_expired_records() {
+  const std::int64_t now = clock_->wall_ms();
+  bool any = false;
+  for (const auto& [key, rec] : records_) any = any || !rec.live(now);
+  if (!any) return;
+  statement del(writer_db_, "DELETE FROM records WHERE expires_ms>0 AND expires_ms<=?");
+  if (del.bind(1, now).run() != SQLITE_DONE) return;  // tried again at the next step
+  std::unique_lock lock(state_mutex_);
+  std::erase_if(records_, [now](const auto& r) { return !r.second.live(now); });
 }
 
 void sqlite_store::run_trim_step() {
@@ -791,18 +874,20 @@ void sqlite_store::info(std::string stream, info_callback done) {
 }
 
 std::optional<std::string> sqlite_store::get_record(std::string_view kind, std::string_view key) {
+  const std::int64_t now = clock_->wall_ms();
   std::shared_lock lock(state_mutex_);
   auto it = records_.find(std::pair{std::string(kind), std::string(key)});
-  if (it == records_.end()) return std::nullopt;
-  return it->second;
+  if (it == records_.end() || !it->second.live(now)) return std::nullopt;
+  return it->second.value;
 }
 
 std::vector<std::pair<std::string, std::string>> sqlite_store::list_records(std::string_view kind) {
+  const std::int64_t now = clock_->wall_ms();
   std::shared_lock lock(state_mutex_);
   std::vector<std::pair<std::string, std::string>> out;
   for (auto it = records_.lower_bound(std::pair{std::string(kind), std::string()});
        it != records_.end() && it->first.first == kind; ++it)
-    out.emplace_back(it->first.second, it->second);
+    if (it->second.live(now)) out.emplace_back(it->first.second, it->second.value);
   return out;
 }
 

@@ -62,7 +62,8 @@ struct options {
 // The file inside data_dir.
 inline constexpr const char* database_file = "eventfeed.db";
 // The schema this build reads and writes; checked at open.
-inline constexpr int schema_version = 1;
+// 2: records gained `expires_ms`. A file of version 1 is migrated when opened.
+inline constexpr int schema_version = 2;
 
 class sqlite_store final : public store {
  public:
@@ -87,6 +88,9 @@ class sqlite_store final : public store {
   void put_record(std::string kind, std::string key, std::string value,
                   done_callback done) override;
   void erase_record(std::string kind, std::string key, done_callback done) override;
+  void swap_record(std::string kind, std::string key, std::optional<std::string> expected,
+                   std::optional<std::string> value, std::int64_t expires_at_ms,
+                   swap_callback done) override;
   void trim_expired() override;
   void close() override;
   std::string_view backend_name() const noexcept override { return "sqlite"; }
@@ -114,7 +118,12 @@ class sqlite_store final : public store {
   struct record_job {
     std::string kind, key;
     std::optional<std::string> value;  // nullopt: erase
-    done_callback done;
+    done_callback done;                // put_record and erase_record answer here
+    // swap_record: written only if the record holds this (engaged: a compare-and-set, whose
+    // inner nullopt means "no record"); the answer goes to `swapped`.
+    std::optional<std::optional<std::string>> expected;
+    swap_callback swapped;
+    std::int64_t expires_ms = 0;  // 0: never
   };
   struct trim_job {};
   using job = std::variant<append_job, record_job, trim_job>;
@@ -139,6 +148,7 @@ class sqlite_store final : public store {
   struct writer_statements;
   void run_group(std::vector<job>& group, writer_statements& statements);
   void run_trim_step();
+  void remove_expired_records();
   void enqueue(job j);
 
   options opts_;
@@ -151,7 +161,13 @@ class sqlite_store final : public store {
 
   mutable std::shared_mutex state_mutex_;  // guards streams_, records_, sequence_, closed_
   stream_map streams_;
-  std::map<std::pair<std::string, std::string>, std::string, std::less<>> records_;
+  struct record {
+    std::string value;
+    std::int64_t expires_ms = 0;  // 0: never
+    bool live(std::int64_t now) const noexcept { return expires_ms == 0 || now < expires_ms; }
+  };
+  using record_map = std::map<std::pair<std::string, std::string>, record, std::less<>>;
+  record_map records_;  // the committed records, mirrored (written by the writer thread only)
   core::position sequence_ = 0;
   bool closed_ = false;
 

@@ -695,6 +695,12 @@ class interleaving_store final : public ::eventfeed::store::store {
   void erase_record(std::string kind, std::string key, st::done_callback done) override {
     inner_.erase_record(std::move(kind), std::move(key), std::move(done));
   }
+  void swap_record(std::string kind, std::string key, std::optional<std::string> expected,
+                   std::optional<std::string> value, std::int64_t expires_at_ms,
+                   st::swap_callback done) override {
+    inner_.swap_record(std::move(kind), std::move(key), std::move(expected), std::move(value),
+                       expires_at_ms, std::move(done));
+  }
   void trim_expired() override { inner_.trim_expired(); }
   void close() override { inner_.close(); }
   std::string_view backend_name() const noexcept override { return "interleaving"; }

@@ -79,7 +79,7 @@ TEST_F(SqliteStoreTest, RefusesAFileThatIsNotOurs) {
 }
 
 TEST_F(SqliteStoreTest, RefusesANewerSchema) {
-  open();  // creates schema 1
+  open();  // creates the current schema
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_.path() / database_file).c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value='99' WHERE key='schema_version'", nullptr,
@@ -93,6 +93,39 @@ TEST_F(SqliteStoreTest, RefusesANewerSchema) {
     EXPECT_NE(std::string(e.what()).find("newer than this eventfeed"), std::string::npos)
         << e.what();
   }
+}
+
+TEST_F(SqliteStoreTest, MigratesAFileOfSchemaVersion1) {
+  {
+    // What eventfeed wrote before records could expire: schema 1, one event and one record.
+    auto s = open();
+    calls::append_ok(*s, calls::numbered("a", 1));
+    ASSERT_FALSE(calls::put_record(*s, "queue", "q1", "kept"));
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_.path() / database_file).c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "ALTER TABLE records DROP COLUMN expires_ms; "
+                         "UPDATE meta SET value='1' WHERE key='schema_version'",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  auto s = open();
+  EXPECT_EQ(s->get_record("queue", "q1"), "kept");
+  EXPECT_EQ(calls::read(*s, "a", 0, 10)->events.size(), 1u);
+  const auto soon = clock_.wall_ms() + 1000;
+  EXPECT_TRUE(calls::swap_record(*s, "queue", "q2", std::nullopt, "expiring", soon).value());
+  s.reset();
+  ASSERT_EQ(sqlite3_open((dir_.path() / database_file).c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(
+      sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='schema_version'", -1, &st, nullptr),
+      SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "2");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
 }
 
 TEST_F(SqliteStoreTest, RefusesAnUnwritableDirectory) {

@@ -90,6 +90,16 @@ inline std::optional<core::error> put_record(store& s, std::string kind, std::st
   });
 }
 
+inline core::result<bool> swap_record(store& s, std::string kind, std::string key,
+                                      std::optional<std::string> expected,
+                                      std::optional<std::string> value,
+                                      std::int64_t expires_at_ms = 0) {
+  return answer_of<core::result<bool>>([&](swap_callback done) {
+    s.swap_record(std::move(kind), std::move(key), std::move(expected), std::move(value),
+                  expires_at_ms, std::move(done));
+  });
+}
+
 inline std::optional<core::error> erase_record(store& s, std::string kind, std::string key) {
   return answer_of<std::optional<core::error>>([&](done_callback done) {
     s.erase_record(std::move(kind), std::move(key), std::move(done));

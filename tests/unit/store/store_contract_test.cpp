@@ -641,6 +641,97 @@ TYPED_TEST(StoreContract, RecordsSurviveAReopen) {
   EXPECT_EQ(again.list_records("other"), (record_list{{"q1", "x"}}));
 }
 
+TYPED_TEST(StoreContract, SwapCreatesARecordOnlyWhenThereIsNone) {
+  auto& s = this->open();
+  EXPECT_EQ(calls::swap_record(s, "queue", "q1", std::nullopt, "a").value(), true);
+  EXPECT_EQ(calls::swap_record(s, "queue", "q1", std::nullopt, "b").value(), false);
+  EXPECT_EQ(s.get_record("queue", "q1"), "a");
+}
+
+TYPED_TEST(StoreContract, SwapWritesOnlyOverTheValueItExpects) {
+  auto& s = this->open();
+  ASSERT_TRUE(calls::swap_record(s, "queue", "q1", std::nullopt, "a").value());
+  EXPECT_TRUE(calls::swap_record(s, "queue", "q1", "a", "b").value());
+  EXPECT_FALSE(calls::swap_record(s, "queue", "q1", "a", "c").value()) << "the value moved on";
+  EXPECT_EQ(s.get_record("queue", "q1"), "b");
+  EXPECT_FALSE(calls::swap_record(s, "queue", "q1", "a", std::nullopt).value());
+  EXPECT_TRUE(calls::swap_record(s, "queue", "q1", "b", std::nullopt).value()) << "an erase";
+  EXPECT_EQ(s.get_record("queue", "q1"), std::nullopt);
+  EXPECT_FALSE(calls::swap_record(s, "queue", "q2", "x", "y").value()) << "nothing to match";
+  EXPECT_EQ(s.get_record("queue", "q2"), std::nullopt);
+}
+
+TYPED_TEST(StoreContract, SwapsIssuedTogetherSeeEachOtherInOrder) {
+  auto& s = this->open();
+  // Issued without waiting, so a backend that commits in groups takes them in one: each
+  // compares with what the ones before it wrote.
+  std::vector<std::future<core::result<bool>>> answers;
+  auto issue = [&](std::optional<std::string> expected, std::optional<std::string> value) {
+    auto p = std::make_shared<std::promise<core::result<bool>>>();
+    answers.push_back(p->get_future());
+    s.swap_record("queue", "q", std::move(expected), std::move(value), 0,
+                  [p](core::result<bool> r) { p->set_value(std::move(r)); });
+  };
+  issue(std::nullopt, "1");
+  issue(std::nullopt, "x");  // refused: "1" is there
+  issue("1", "2");
+  issue("1", "y");  // refused: "2" is there
+  issue("2", std::nullopt);
+  issue(std::nullopt, "3");
+  std::vector<bool> wrote;
+  for (auto& a : answers) wrote.push_back(a.get().value());
+  EXPECT_EQ(wrote, (std::vector<bool>{true, false, true, false, true, true}));
+  EXPECT_EQ(s.get_record("queue", "q"), "3");
+}
+
+TYPED_TEST(StoreContract, ConcurrentSwapsOfOneValueLetExactlyOneWin) {
+  auto& s = this->open();
+  ASSERT_TRUE(calls::swap_record(s, "queue", "q", std::nullopt, "start").value());
+  std::atomic<int> winners{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      if (calls::swap_record(s, "queue", "q", "start", "thread " + std::to_string(t)).value())
+        ++winners;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(winners, 1);
+  EXPECT_NE(s.get_record("queue", "q"), "start");
+}
+
+TYPED_TEST(StoreContract, RecordsExpireAtTheirTimeAndTrimmingRemovesThem) {
+  auto& s = this->open();
+  const auto now = this->clock_.wall_ms();
+  ASSERT_TRUE(calls::swap_record(s, "queue", "short", std::nullopt, "a", now + 1'000).value());
+  ASSERT_TRUE(calls::swap_record(s, "queue", "long", std::nullopt, "b", now + 60'000).value());
+  ASSERT_FALSE(calls::put_record(s, "queue", "never", "c"));
+  this->clock_.advance(999ms);
+  EXPECT_EQ(s.get_record("queue", "short"), "a");
+  this->clock_.advance(1ms);
+  EXPECT_EQ(s.get_record("queue", "short"), std::nullopt) << "gone at its expiry time";
+  EXPECT_EQ(s.list_records("queue"), (record_list{{"long", "b"}, {"never", "c"}}));
+  EXPECT_FALSE(calls::swap_record(s, "queue", "short", "a", "z").value())
+      << "an expired record is not there to compare with";
+  ASSERT_TRUE(this->trim_until([&] { return s.get_record("queue", "short") == std::nullopt; }));
+  EXPECT_TRUE(calls::swap_record(s, "queue", "short", std::nullopt, "new", 0).value())
+      << "its key is free again";
+  this->clock_.advance(std::chrono::hours(24 * 365));
+  EXPECT_EQ(s.get_record("queue", "never"), "c") << "put_record never expires";
+  EXPECT_EQ(s.get_record("queue", "short"), "new");
+  EXPECT_EQ(s.get_record("queue", "long"), std::nullopt);
+}
+
+TYPED_TEST(StoreContract, ExpiryTimesSurviveAReopen) {
+  if (!TypeParam::durable) GTEST_SKIP() << TypeParam::name << keeps_nothing;
+  auto& s = this->open();
+  const auto now = this->clock_.wall_ms();
+  ASSERT_TRUE(calls::swap_record(s, "queue", "q", std::nullopt, "a", now + 5'000).value());
+  auto& again = this->reopen();
+  EXPECT_EQ(again.get_record("queue", "q"), "a");
+  this->clock_.advance(5s);
+  EXPECT_EQ(again.get_record("queue", "q"), std::nullopt);
+}
+
 // ---- Close ----
 
 TYPED_TEST(StoreContract, CloseRefusesLaterAppendsWithShuttingDown) {
