@@ -1,7 +1,11 @@
 #include "core/filter.hpp"
 
 #include <algorithm>
+#include <array>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <optional>
 
 namespace eventfeed::core {
 
@@ -168,6 +172,85 @@ result<event_filter> parse_type_list(std::string_view csv) {
     start = comma + 1;
   }
   return event_filter{std::move(types)};
+}
+
+namespace {
+
+constexpr std::array<std::pair<field_op, std::string_view>, 6> op_names = {{
+    {field_op::equals, "equals"},
+    {field_op::equals_ci, "equals_ci"},
+    {field_op::has_word_ci, "has_word_ci"},
+    {field_op::starts_with, "starts_with"},
+    {field_op::array_contains, "array_contains"},
+    {field_op::array_lacks, "array_lacks"},
+}};
+
+json::array strings_json(std::span<const std::string> items) {
+  json::array out;
+  for (const auto& s : items) out.emplace_back(s);
+  return out;
+}
+
+// The strings of `v` (an array of strings), or nullopt.
+std::optional<std::vector<std::string>> strings_of(const json::value* v) {
+  std::vector<std::string> out;
+  if (!v) return out;
+  const json::array* arr = v->if_array();
+  if (!arr) return std::nullopt;
+  for (const auto& item : *arr) {
+    const json::string* s = item.if_string();
+    if (!s) return std::nullopt;
+    out.emplace_back(*s);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string filter_to_json(const event_filter& f) {
+  json::array predicates;
+  for (const auto& p : f.predicates()) {
+    std::string_view op;
+    for (const auto& [code, name] : op_names)
+      if (code == p.op) op = name;
+    predicates.push_back({{"path", strings_json(p.path)}, {"op", op}, {"operand", p.operand}});
+  }
+  return json::serialize(json::value{{"types", strings_json(f.types())},
+                                     {"predicates", std::move(predicates)},
+                                     {"scope", strings_json(f.scope())}});
+}
+
+result<event_filter> filter_from_json(std::string_view text) {
+  const error bad{errc::bad_request, "not a stored filter"};
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  const json::object* obj = ec ? nullptr : v.if_object();
+  if (!obj) return bad;
+  auto types = strings_of(obj->if_contains("types"));
+  auto scope = strings_of(obj->if_contains("scope"));
+  if (!types || !scope) return bad;
+  std::vector<field_predicate> predicates;
+  if (const json::value* ps = obj->if_contains("predicates")) {
+    const json::array* arr = ps->if_array();
+    if (!arr) return bad;
+    for (const auto& item : *arr) {
+      const json::object* p = item.if_object();
+      const json::value* op = p ? p->if_contains("op") : nullptr;
+      const json::value* operand = p ? p->if_contains("operand") : nullptr;
+      auto path = strings_of(p ? p->if_contains("path") : nullptr);
+      if (!op || !op->is_string() || !operand || !operand->is_string() || !path) return bad;
+      field_predicate fp;
+      fp.path = std::move(*path);
+      fp.operand = std::string(operand->get_string());
+      bool known = false;
+      for (const auto& [code, name] : op_names)
+        if (name == std::string_view(op->get_string())) fp.op = code, known = true;
+      if (!known) return bad;
+      predicates.push_back(std::move(fp));
+    }
+  }
+  // Operands were stored folded; folding again changes nothing.
+  return event_filter(std::move(*types), std::move(predicates), std::move(*scope));
 }
 
 }  // namespace eventfeed::core

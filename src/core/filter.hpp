@@ -99,4 +99,10 @@ class event_filter {
 // list means "every type".
 result<event_filter> parse_type_list(std::string_view csv);
 
+// A filter as JSON text, for keeping it with a durable queue:
+// {"types":[...],"predicates":[{"path":[...],"op":"equals_ci","operand":"..."}],"scope":[...]},
+// and back. Operands are kept as stored (already folded); a round trip gives an equal filter.
+std::string filter_to_json(const event_filter& f);
+result<event_filter> filter_from_json(std::string_view text);
+
 }  // namespace eventfeed::core

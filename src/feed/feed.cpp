@@ -8,27 +8,11 @@
 #include <optional>
 
 #include "core/stream_name.hpp"
+#include "feed/await_store.hpp"
 
 namespace eventfeed::feed {
 
 namespace {
-
-// Bridges a callback-style store call to an awaitable. `start(callback)` starts the call; the
-// callback may run on any thread, or inline, and the result is always posted back to the
-// awaiting coroutine's executor.
-template <class T, class Start>
-net::awaitable<core::result<T>> await_store(Start start) {
-  auto ex = co_await net::this_coro::executor;
-  co_return co_await net::async_initiate<const net::use_awaitable_t<>&, void(core::result<T>)>(
-      [ex, &start](auto handler) {
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        start([shared, ex](core::result<T> r) {
-          net::post(ex,
-                    [shared, r = std::move(r)]() mutable { std::move (*shared)(std::move(r)); });
-        });
-      },
-      net::use_awaitable);
-}
 
 // How many events one poll may scan past (filtered out) before it answers with what it has;
 // bounds the work of a poll with a narrow filter over a busy stream.
@@ -78,7 +62,7 @@ net::awaitable<core::result<std::vector<core::event_ptr>>> engine::refuse_publis
 
 net::awaitable<core::result<std::vector<core::event_ptr>>> engine::append(
     std::vector<core::new_event> events) {
-  co_return co_await await_store<std::vector<core::event_ptr>>([&](auto done) {
+  co_return co_await await_store<core::result<std::vector<core::event_ptr>>>([&](auto done) {
     store_.append(std::move(events), [this, done](core::result<std::vector<core::event_ptr>> r) {
       if (r) hub_.notify(*r);  // waiters learn of the events before the publisher
       done(std::move(r));
@@ -121,7 +105,7 @@ net::awaitable<core::result<store::read_result>> engine::read_one(const std::str
                                                                   core::position after,
                                                                   std::size_t limit) {
   if (auto fast = store_.try_read(stream, after, limit)) co_return std::move(*fast);
-  co_return co_await await_store<store::read_result>(
+  co_return co_await await_store<core::result<store::read_result>>(
       [&](auto done) { store_.read(stream, after, limit, std::move(done)); });
 }
 
@@ -254,7 +238,7 @@ net::awaitable<core::result<core::position>> engine::before_latest(
 net::awaitable<core::result<store::read_result>> engine::read_last(const std::string& stream,
                                                                    std::size_t count) {
   if (auto fast = store_.try_read_last(stream, count)) co_return std::move(*fast);
-  co_return co_await await_store<store::read_result>(
+  co_return co_await await_store<core::result<store::read_result>>(
       [&](auto done) { store_.read_last(stream, count, std::move(done)); });
 }
 
@@ -340,7 +324,7 @@ net::awaitable<core::result<poll_result>> engine::run_poll(poll_request& request
 
 net::awaitable<core::result<store::stream_info>> engine::async_info(std::string stream) {
   if (auto fast = store_.try_info(stream)) co_return std::move(*fast);
-  co_return co_await await_store<store::stream_info>(
+  co_return co_await await_store<core::result<store::stream_info>>(
       [&](auto done) { store_.info(std::move(stream), std::move(done)); });
 }
 

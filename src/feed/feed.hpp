@@ -113,6 +113,11 @@ class engine {
   // still answer them.
   void shutdown();
 
+  // Answers the poll parked with `key` (poll_request::key), if any, as a newer poll with that
+  // key would (reason `superseded`): a deleted queue's parked poll ends at once. Whether one
+  // was parked.
+  bool end_wait(std::string_view key) { return hub_.claim_key(key, wake_reason::superseded); }
+
   std::size_t waiters(std::string_view stream) const { return hub_.waiters(stream); }
   std::size_t total_waiters() const noexcept { return hub_.total_waiters(); }
   hub& waiter_hub() noexcept { return hub_; }

@@ -122,6 +122,17 @@ void hub::forget_key(const std::shared_ptr<waiter>& w) {
   if (it != keys_.end() && (it->second.expired() || it->second.lock() == w)) keys_.erase(it);
 }
 
+bool hub::claim_key(std::string_view key, wake_reason reason) {
+  std::shared_ptr<waiter> w;
+  {
+    std::lock_guard lock(keys_mutex_);
+    auto it = keys_.find(std::string(key));
+    if (it == keys_.end()) return false;
+    w = it->second.lock();
+  }
+  return w && claim(w, reason);
+}
+
 bool hub::claim(const std::shared_ptr<waiter>& w, wake_reason reason) {
   if (!try_claim(*w, reason)) return false;
   detach(w);

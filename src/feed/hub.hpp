@@ -70,6 +70,8 @@ class hub {
 
   // Claims `w` with `reason` if nobody has yet; returns whether this call claimed it.
   bool claim(const std::shared_ptr<waiter>& w, wake_reason reason);
+  // Claims the waiter parked with `key`, if there is one, with `reason`; whether one was.
+  bool claim_key(std::string_view key, wake_reason reason);
 
   // Wakes the waiters of `events`' streams whose filter accepts at least one of them.
   // Events of one stream must be in position order. Returns how many waiters were woken.

@@ -478,3 +478,37 @@ TEST(EventFilter, EvaluatingParsedDataDoesNotAllocate) {
 
 }  // namespace
 }  // namespace eventfeed::core
+
+namespace eventfeed::core {
+namespace {
+
+TEST(FilterJson, ARoundTripGivesAnEqualFilter) {
+  const event_filter f({"message", "heartbeat"},
+                       {{{"message", "display_recipient"}, field_op::equals_ci, "Denmark"},
+                        {{"message", "subject"}, field_op::has_word_ci, "Castle"},
+                        {{"flags"}, field_op::array_lacks, "read"}},
+                       {"message"});
+  auto back = filter_from_json(filter_to_json(f));
+  ASSERT_TRUE(back) << back.err().message;
+  EXPECT_EQ(back->types(), f.types());
+  ASSERT_EQ(back->predicates().size(), 3u);
+  EXPECT_EQ(back->predicates()[0].path, (std::vector<std::string>{"message", "display_recipient"}));
+  EXPECT_EQ(back->predicates()[0].op, field_op::equals_ci);
+  EXPECT_EQ(back->predicates()[0].operand, "denmark");
+  EXPECT_EQ(back->predicates()[2].op, field_op::array_lacks);
+  EXPECT_EQ(std::vector<std::string>(back->scope().begin(), back->scope().end()),
+            (std::vector<std::string>{"message"}));
+  EXPECT_EQ(filter_to_json(*back), filter_to_json(f));
+  auto none = filter_from_json(filter_to_json(event_filter{}));
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->accepts_all());
+}
+
+TEST(FilterJson, RefusesWhatItDidNotWrite) {
+  for (const char* bad : {"", "[]", R"({"types":[1]})", R"({"predicates":[{"op":"x"}]})",
+                          R"({"predicates":[{"path":["a"],"op":"nope","operand":"b"}]})"})
+    EXPECT_FALSE(filter_from_json(bad)) << bad;
+}
+
+}  // namespace
+}  // namespace eventfeed::core
