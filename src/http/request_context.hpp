@@ -62,6 +62,8 @@ class request_context {
   const std::string& param(std::string_view name) const;
   // The decoded value of the first query parameter `name`, if present.
   std::optional<std::string> query(std::string_view name) const;
+  // The raw query string (without the '?'), empty after release_request().
+  std::string_view query_string() const noexcept { return query_; }
   // The value of a header, or empty.
   std::string_view header(bhttp::field f) const;
 

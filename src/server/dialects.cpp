@@ -2,6 +2,7 @@
 
 #include "api/chaturbate/chaturbate_dialect.hpp"
 #include "api/native/native_dialect.hpp"
+#include "api/zulip/zulip_dialect.hpp"
 
 namespace eventfeed::server {
 
@@ -9,6 +10,7 @@ dialect_registry builtin_dialects() {
   dialect_registry r;
   r.factories.push_back([] { return std::make_unique<api::native::native_dialect>(); });
   r.factories.push_back([] { return std::make_unique<api::chaturbate::chaturbate_dialect>(); });
+  r.factories.push_back([] { return std::make_unique<api::zulip::zulip_dialect>(); });
   return r;
 }
 
