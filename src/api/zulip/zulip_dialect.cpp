@@ -1,5 +1,7 @@
 #include "api/zulip/zulip_dialect.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <set>
 
 #include "api/common/config_table.hpp"
@@ -112,7 +114,10 @@ void zulip_dialect::install(common::platform& p) {
   queues_->load();
   adopt(users_);
   register_routes(p, keys_, *limiter_, *queues_, settings_);
-  p.tasks.every("zulip queue collection", gc_interval_, [q = queues_.get()] { q->sweep(); });
+  p.tasks.every("zulip queue collection", gc_interval_, [q = queues_.get()] {
+    if (const auto gone = q->sweep(); !gone.empty())
+      spdlog::info("collected {} idle zulip queue(s)", gone.size());
+  });
 }
 
 void zulip_dialect::reload(common::dialect& fresh) {
