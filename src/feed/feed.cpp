@@ -315,7 +315,12 @@ net::awaitable<core::result<poll_result>> engine::run_poll(poll_request& request
 
     if (request.on_wait) request.on_wait([this, w] { hub_.claim(w, wake_reason::cancelled); });
     const wake_reason reason = co_await hub_.async_wait(w, net::use_awaitable);
-    if (reason == wake_reason::events) continue;
+    // After a timeout the loop reads once more and answers (the deadline has passed: the hub
+    // times a poll out only once the clock reaches its deadline). That read moves `next` past
+    // the events the filter refused while the poll waited (the hub wakes a poll only for an
+    // event it accepts), so a client resuming from `next` does not scan them again; and it
+    // catches an event that committed as the deadline passed.
+    if (reason == wake_reason::events || reason == wake_reason::timeout) continue;
     res.reason = reason;
     res.next = after;
     co_return res;

@@ -3,6 +3,7 @@
 // queue that survives kill -9.
 #include <gtest/gtest.h>
 
+#include <boost/beast/core/detail/base64.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <csignal>
@@ -18,30 +19,12 @@ constexpr std::string_view bot_email = "bot@example.com";
 constexpr std::string_view bot_key = "abcdefghijklmnopqrstuvwxyz012345";
 constexpr std::string_view eve_key = "EVEfghijklmnopqrstuvwxyz01234567";
 
-// base64 of text (for Basic headers written by hand).
-std::string base64(std::string_view in) {
-  static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    for (int s : {18, 12, 6, 0}) out += a[(v >> s) & 63];
-  }
-  if (i < in.size()) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += a[(v >> 18) & 63];
-    out += a[(v >> 12) & 63];
-    out += i + 1 < in.size() ? a[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
 header_list basic(std::string_view email = bot_email, std::string_view key = bot_key) {
-  return {{"Authorization", "Basic " + base64(std::string(email) + ":" + std::string(key))}};
+  const std::string plain = std::string(email) + ":" + std::string(key);
+  namespace b64 = boost::beast::detail::base64;
+  std::string encoded(b64::encoded_size(plain.size()), '\0');
+  encoded.resize(b64::encode(encoded.data(), plain.data(), plain.size()));
+  return {{"Authorization", "Basic " + encoded}};
 }
 
 std::string zulip_tables(std::string_view zulip_lines = {}) {
@@ -81,7 +64,8 @@ std::string message(int id, std::string_view channel, std::string_view topic = "
                  {"subject", topic},
                  {"stream_id", 3},
                  {"timestamp", 1700000000}};
-  return json::serialize(json::object{{"type", "message"}, {"data", {{"message", m}, {"flags", json::array{}}}}});
+  return json::serialize(
+      json::object{{"type", "message"}, {"data", {{"message", m}, {"flags", json::array{}}}}});
 }
 
 class Zulip : public ServerTest {
@@ -127,14 +111,17 @@ class Zulip : public ServerTest {
 
 TEST_F(Zulip, EveryRowOfTheAuthenticationErrorTable) {
   auto none = request(bhttp::verb::get, "/api/v1/events", {}, {});
-  expect_error(none, 401, "UNAUTHORIZED", "Not logged in: API authentication or user session required");
+  expect_error(none, 401, "UNAUTHORIZED",
+               "Not logged in: API authentication or user session required");
   EXPECT_EQ(none.header("WWW-Authenticate"), R"(Basic realm="zulip")");
 
   auto bearer_scheme = request(bhttp::verb::get, "/api/v1/events", {}, bearer());
-  expect_error(bearer_scheme, 400, "BAD_REQUEST", "This endpoint requires HTTP basic authentication.");
+  expect_error(bearer_scheme, 400, "BAD_REQUEST",
+               "This endpoint requires HTTP basic authentication.");
   EXPECT_FALSE(bearer_scheme.has_header("WWW-Authenticate"));
 
-  auto undecodable = request(bhttp::verb::get, "/api/v1/events", {}, {{"Authorization", "Basic %%%"}});
+  auto undecodable =
+      request(bhttp::verb::get, "/api/v1/events", {}, {{"Authorization", "Basic %%%"}});
   expect_error(undecodable, 401, "UNAUTHORIZED", "Invalid authorization header for basic auth");
   EXPECT_EQ(undecodable.header("WWW-Authenticate"), R"(Basic realm="zulip")");
 
@@ -142,9 +129,11 @@ TEST_F(Zulip, EveryRowOfTheAuthenticationErrorTable) {
   expect_error(malformed, 401, "INVALID_API_KEY", "Malformed API key");
   EXPECT_FALSE(malformed.has_header("WWW-Authenticate"));
 
-  auto unknown = request(bhttp::verb::get, "/api/v1/events", {}, basic(bot_email, "0123456789abcdefghijklmnopqrstuv"));
+  auto unknown = request(bhttp::verb::get, "/api/v1/events", {},
+                         basic(bot_email, "0123456789abcdefghijklmnopqrstuv"));
   expect_error(unknown, 401, "INVALID_API_KEY", "Invalid API key");
-  auto mismatch = request(bhttp::verb::get, "/api/v1/events", {}, basic("eve@example.com", bot_key));
+  auto mismatch =
+      request(bhttp::verb::get, "/api/v1/events", {}, basic("eve@example.com", bot_key));
   expect_error(mismatch, 401, "INVALID_API_KEY", "Invalid API key");
   EXPECT_FALSE(mismatch.has_header("WWW-Authenticate"));
 
@@ -163,12 +152,14 @@ TEST_F(Zulip, ParameterErrorsAndBadQueues) {
   expect_error(request(bhttp::verb::get, "/api/v1/events?queue_id=" + q), 400, "BAD_REQUEST",
                "Missing 'last_event_id' argument");
   expect_error(events(q, "x"), 400, "BAD_REQUEST", "Argument \"last_event_id\" is not valid JSON.");
-  expect_error(request(bhttp::verb::post, "/api/v1/register", "narrow=%5B%5B%22near%22%2C%22x%22%5D%5D"),
-               400, "BAD_REQUEST", "Operator near not supported.");
-  expect_error(request(bhttp::verb::post, "/api/v1/register", "narrow=%5B%5B%22is%22%2C%22followed%22%5D%5D"),
+  expect_error(
+      request(bhttp::verb::post, "/api/v1/register", "narrow=%5B%5B%22near%22%2C%22x%22%5D%5D"),
+      400, "BAD_REQUEST", "Operator near not supported.");
+  expect_error(request(bhttp::verb::post, "/api/v1/register",
+                       "narrow=%5B%5B%22is%22%2C%22followed%22%5D%5D"),
                400, "BAD_REQUEST", "Operand followed not supported.");
-  expect_error(request(bhttp::verb::post, "/api/v1/register", "event_types=%5B"), 400, "BAD_REQUEST",
-               "Argument \"event_types\" is not valid JSON.");
+  expect_error(request(bhttp::verb::post, "/api/v1/register", "event_types=%5B"), 400,
+               "BAD_REQUEST", "Argument \"event_types\" is not valid JSON.");
 
   auto bad = events("no-such-queue", "-1");
   expect_error(bad, 400, "BAD_EVENT_QUEUE_ID", "Bad event queue ID: no-such-queue");
@@ -179,8 +170,9 @@ TEST_F(Zulip, ParameterErrorsAndBadQueues) {
 }
 
 TEST_F(Zulip, RegisterAnswersAQueueAndListsIgnoredParameters) {
-  auto r = request(bhttp::verb::post, "/api/v1/register",
-                   "event_types=%5B%22message%22%5D&narrow=%5B%5D&apply_markdown=false&eventTypes=x");
+  auto r =
+      request(bhttp::verb::post, "/api/v1/register",
+              "event_types=%5B%22message%22%5D&narrow=%5B%5D&apply_markdown=false&eventTypes=x");
   ASSERT_EQ(r.status, 200u) << r;
   auto v = r.json();
   EXPECT_EQ(v.at("result"), "success");
@@ -198,8 +190,8 @@ TEST_F(Zulip, NarrowsAndEventTypesFilterTheQueue) {
       "event_types=%5B%22message%22%5D&narrow=%5B%5B%22stream%22%2C+%22Denmark%22%5D%5D");
   publish_message(1, "Sweden");
   const auto p = publish_message(2, "denmark");
-  client_->post("/v1/streams/%7Bacme%7Duser:11/events", R"({"type":"typing","data":{"op":"start"}})",
-                bearer());
+  client_->post("/v1/streams/%7Bacme%7Duser:11/events",
+                R"({"type":"typing","data":{"op":"start"}})", bearer());
   auto r = events(q, "-1", "&dont_block=true");
   ASSERT_EQ(r.status, 200u) << r;
   const auto body = r.json();
@@ -323,16 +315,21 @@ TEST_F(Zulip, ABusyUserIsRateLimited) {
   EXPECT_LE(retry, 60);
   EXPECT_GT(limited.json().at("retry-after").as_double(), 0.0);
   EXPECT_EQ(limited.header("X-RateLimit-Remaining"), "0");
-  EXPECT_EQ(request(bhttp::verb::post, "/api/v1/register", "narrow=%5B%5D", basic("eve@example.com", eve_key)).status,
-            200u) << "another user has their own budget";
+  EXPECT_EQ(request(bhttp::verb::post, "/api/v1/register", "narrow=%5B%5D",
+                    basic("eve@example.com", eve_key))
+                .status,
+            200u)
+      << "another user has their own budget";
 }
 
 TEST_F(Zulip, PublishesToZulipStreamsAreChecked) {
   auto bad = client_->post("/v1/streams/%7Bacme%7Dpublic/events",
                            R"({"type":"message","data":{"message":{"id":1}}})", bearer());
   EXPECT_EQ(bad.status, 400u) << bad;
-  EXPECT_NE(bad.json().at("error").at("message").as_string().find("'message.sender_id' is required"),
-            std::string::npos) << bad;
+  EXPECT_NE(
+      bad.json().at("error").at("message").as_string().find("'message.sender_id' is required"),
+      std::string::npos)
+      << bad;
   auto own = client_->post("/v1/streams/%7Bacme%7Dpublic/events", R"({"type":"x","data":{"id":3}})",
                            bearer());
   EXPECT_EQ(own.status, 400u) << own;
@@ -345,7 +342,8 @@ threads = 2
 access_log = false
 [store]
 backend = "sqlite"
-data_dir = ')" + (dir.path() / "data").string() + R"('
+data_dir = ')" + (dir.path() / "data").string() +
+                             R"('
 [[keys]]
 name = "publisher"
 key = "test-publisher-key"
@@ -363,20 +361,24 @@ read = ["*"]
     ASSERT_EQ(reg.status, 200u) << reg;
     q = std::string(reg.json().at("queue_id").as_string());
     p1 = c.post("/v1/streams/%7Bacme%7Dpublic/events", message(1, "Denmark"), bearer())
-             .json().at("first").to_number<std::uint64_t>();
+             .json()
+             .at("first")
+             .to_number<std::uint64_t>();
     auto got = c.get("/api/v1/events?queue_id=" + q + "&last_event_id=-1&dont_block=true", basic());
     ASSERT_EQ(got.json().at("events").as_array().size(), 1u) << got;
     p2 = c.post("/v1/streams/%7Bacme%7Dpublic/events", message(2, "Denmark"), bearer())
-             .json().at("first").to_number<std::uint64_t>();
+             .json()
+             .at("first")
+             .to_number<std::uint64_t>();
     server.process().send_signal(SIGKILL);
     server.kill();
   }
   server_process again(config);
   http_client c(again.port());
   // The client acknowledges what it had (p1): p2 comes, after the restart event.
-  auto r = c.get("/api/v1/events?queue_id=" + q + "&last_event_id=" + std::to_string(p1) +
-                     "&dont_block=true",
-                 basic());
+  auto r = c.get(
+      "/api/v1/events?queue_id=" + q + "&last_event_id=" + std::to_string(p1) + "&dont_block=true",
+      basic());
   ASSERT_EQ(r.status, 200u) << r << again.process().stderr_text();
   const auto body = r.json();
   const auto& evs = body.at("events").as_array();
@@ -384,9 +386,9 @@ read = ["*"]
   EXPECT_EQ(evs[0].at("type"), "restart");
   EXPECT_TRUE(evs[0].at("zulip_version").is_string());
   EXPECT_EQ(evs[1].at("id"), p2);
-  auto next = c.get("/api/v1/events?queue_id=" + q + "&last_event_id=" + std::to_string(p2) +
-                        "&dont_block=true",
-                    basic());
+  auto next = c.get(
+      "/api/v1/events?queue_id=" + q + "&last_event_id=" + std::to_string(p2) + "&dont_block=true",
+      basic());
   ASSERT_EQ(next.status, 200u) << next;
   const auto later = next.json();
   for (const auto& e : later.at("events").as_array()) EXPECT_NE(e.at("type"), "restart");

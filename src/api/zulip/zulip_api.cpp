@@ -6,6 +6,8 @@
 #include <boost/json/value.hpp>
 #include <random>
 
+#include <spdlog/spdlog.h>
+
 #include "api/common/gateway.hpp"
 #include "api/common/render.hpp"
 #include "api/common/routes.hpp"
@@ -219,12 +221,17 @@ struct answer_builder {
   std::int64_t server_generation = 0;
   core::position from = 0;  // where the poll reads from (its acknowledged cursor)
   bool restart = false;     // this answer carries the restart event
+  bool waited = true;       // the poll could wait (not dont_block)
 
   response operator()(const feed::poll_result& r) {
     std::string events;
     core::position last = 0;
-    const bool heartbeat = r.events.empty() && (r.reason == feed::wake_reason::timeout ||
-                                                r.reason == feed::wake_reason::scan_limit);
+    // A poll that waited in vain answers a heartbeat (a dont_block poll did not wait: it
+    // answers nothing). So does a poll that stopped at its scan cap among events the filter
+    // refused: the heartbeat's id lets the client acknowledge past them.
+    const bool heartbeat =
+        r.events.empty() && ((r.reason == feed::wake_reason::timeout && waited) ||
+                             r.reason == feed::wake_reason::scan_limit);
     if (restart) {
       events += R"({"type":"restart","zulip_version":)" + json_text(s->zulip_version) +
                 R"(,"zulip_merge_base":)" + json_text(s->zulip_merge_base) +
@@ -314,8 +321,7 @@ class handlers {
           *who, gateway_.fail(ctx, {core::errc::bad_request, "Missing 'queue_id' argument"})));
     const std::string queue_id = *id;
     auto q = queues_.find(queue_id);
-    if (!q || q->spec.owner != who->who().name)
-      co_return ctx.reply(with_rate(*who, bad_queue(ctx, queue_id)));
+    if (!q || q->spec.owner != who->who().name) co_return ctx.reply(bad_queue(queue_id, q, *who));
     // Its parked poll, if any, answers at once with what it has (nothing).
     gateway_.feed().end_wait(queue_id);
     co_await queues_.async_remove(queue_id);
@@ -334,13 +340,19 @@ class handlers {
     return res;
   }
 
-  response bad_queue(const request_context& ctx, const std::string& id) const {
-    (void)ctx;
+  // Zulip's answer for a queue that is unknown, expired, or another user's; the last is
+  // worth a warning (a client mixing up credentials, or probing).
+  static response bad_queue(const std::string& id, const std::optional<feed::queue_snapshot>& q,
+                            const common::caller& who) {
+    if (q)
+      spdlog::warn("zulip: {} asked for queue {}, which is {}'s", who.who().name, id,
+                   q->spec.owner);
     json::object body{{"result", "error"},
                       {"msg", "Bad event queue ID: " + id},
                       {"queue_id", id},
                       {"code", "BAD_EVENT_QUEUE_ID"}};
-    return http::json_response(bhttp::status::bad_request, json::serialize(body) + "\n");
+    return with_rate(who,
+                     http::json_response(bhttp::status::bad_request, json::serialize(body) + "\n"));
   }
 
   // The queue a register request asks for, and the parameters it ignored.
@@ -430,7 +442,7 @@ class handlers {
     const std::string queue_id = *id;
     auto q = queues_.find(queue_id);
     if (!q || q->spec.owner != who->who().name) {
-      ctx.reply(with_rate(*who, bad_queue(ctx, queue_id)));
+      ctx.reply(bad_queue(queue_id, q, *who));
       return std::nullopt;
     }
     // -1 is "nothing yet": the queue's start.
@@ -445,8 +457,8 @@ class handlers {
                       " has already been pruned!");
       case feed::ack_outcome::ahead:
         return refuse("Event " + std::to_string(**last) + " was not in this queue");
-      case feed::ack_outcome::unknown:
-        ctx.reply(with_rate(*who, bad_queue(ctx, queue_id)));
+      case feed::ack_outcome::unknown:  // collected or deleted since it was found
+        ctx.reply(bad_queue(queue_id, std::nullopt, *who));
         return std::nullopt;
     }
     feed::poll_request req;
@@ -469,6 +481,7 @@ class handlers {
     answer.emplace(answer_builder{poll_guard(queues_, queue_id), &settings_, who->rate, generation_,
                                   acked, false});
     answer->restart = queues_.take_restart(queue_id) && accepts_restart;
+    answer->waited = req.timeout.count() > 0;
     return req;
   }
 

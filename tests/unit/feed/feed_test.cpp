@@ -264,6 +264,21 @@ TEST_F(Engine, FilteredOutPublishKeepsThePollParked) {
   EXPECT_EQ((**out)->next, 2u);
 }
 
+TEST_F(Engine, ATimedOutPollsNextIsPastWhatItsFilterRefusedWhileItWaited) {
+  auto req = request("a", core::cursor::after_position(0));
+  req.filter = core::event_filter({"tip"});
+  req.timeout = 1s;
+  auto out = start_poll(req);
+  ASSERT_FALSE(out->has_value());
+  publish({ev("a", "chat"), ev("a", "chat"), ev("a", "chat")});  // 1-3: no wake-up
+  EXPECT_FALSE(out->has_value());
+  tick_after(1s);
+  ASSERT_TRUE(out->has_value() && **out);
+  EXPECT_TRUE((**out)->events.empty());
+  EXPECT_EQ((**out)->next, 3u) << "resuming from next does not scan them again";
+  EXPECT_EQ((**out)->reason, wake_reason::timeout);
+}
+
 TEST_F(Engine, LimitCapsTheAnswerAndNextResumes) {
   for (int i = 0; i < 7; ++i) publish_one("a");
   auto req = request("a");

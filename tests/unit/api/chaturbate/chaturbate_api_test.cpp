@@ -2,14 +2,12 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "../handler_harness.hpp"
+#include "../dialect_testbed.hpp"
 #include "api/chaturbate/chaturbate_dialect.hpp"
 #include "api/common/config_table.hpp"
-#include "store/memory/memory_store.hpp"
 
 namespace eventfeed::api::chaturbate {
 namespace {
@@ -27,18 +25,11 @@ std::string tip(int tokens) {
          std::to_string(tokens) + R"(,"isAnon":false,"message":""}})";
 }
 
-// The dialect configured from TOML and installed on a platform over a memory store, called
-// through the handler harness (no connection).
+// The dialect on a testbed (two rooms), called without a connection.
 class Chaturbate : public ::testing::Test {
  protected:
-  void configure(const std::string& toml) {
-    toml::table doc = toml::parse(toml);
-    common::config_errors errors("test.toml");
-    ASSERT_TRUE(dialect_.configure(common::config_table(doc, "", errors))) << errors.message();
-    dialect_.install(platform_);
-  }
   void SetUp() override {
-    configure(R"(
+    bed_.install(dialect_, R"(
 [chaturbate]
 latest_events = 3
 rate_limit_per_minute = 5
@@ -56,15 +47,12 @@ stream = "room:carol"
   std::vector<core::position> publish(const std::string& stream, int n) {
     std::vector<core::new_event> events;
     for (int i = 0; i < n; ++i) events.push_back({stream, "tip", tip(i + 1)});
-    std::vector<core::position> out;
-    store_.append(std::move(events), [&](core::result<std::vector<core::event_ptr>> r) {
-      feed_.waiter_hub().notify(*r);
-      for (auto& e : *r) out.push_back(e->pos);
-    });
-    return out;
+    return bed_.publish(std::move(events));
   }
 
-  http::response get(const std::string& target) { return harness_.call(bhttp::verb::get, target); }
+  http::response get(const std::string& target) {
+    return bed_.harness.call(bhttp::verb::get, target);
+  }
   static json::value body(const http::response& res) { return json::parse(res.body()); }
   static std::string text(const json::value& v) { return std::string(v.as_string()); }
   static std::vector<std::string> ids(const json::value& v) {
@@ -73,15 +61,8 @@ stream = "room:carol"
     return out;
   }
 
-  core::manual_clock clock_{1'625'274'862'000};
-  store::memory::memory_store store_{{}, &clock_};
-  feed::engine feed_{store_, clock_, 4};
-  http::router routes_;
-  boost::asio::io_context io_;
-  feed::task_group tasks_{io_.get_executor()};
-  common::platform platform_{routes_, feed_, clock_, tasks_, "https://events.example.com"};
+  testing::dialect_testbed bed_{1'625'274'862'000, "https://events.example.com"};
   chaturbate_dialect dialect_;
-  testing::handler_harness harness_{routes_};
 };
 
 TEST_F(Chaturbate, WithoutACursorTheLatestEventsAndANextUrl) {
@@ -115,11 +96,12 @@ TEST_F(Chaturbate, FollowingNextUrlReadsOnInOrder) {
 TEST_F(Chaturbate, AnEmptyAnswerKeepsTheCursorAndTheTimeout) {
   const auto p = publish("room:alice", 1);
   const std::string i = "1625274862000-" + std::to_string(p[0]);
-  auto res = harness_.start(bhttp::verb::get, "/events/alice/tok-alice-1/?i=" + i + "&timeout=7");
+  auto res =
+      bed_.harness.start(bhttp::verb::get, "/events/alice/tok-alice-1/?i=" + i + "&timeout=7");
   EXPECT_FALSE(res->done) << "parked";
-  clock_.advance(7s);
-  feed_.tick();
-  ASSERT_TRUE(harness_.finish(res));
+  bed_.clock.advance(7s);
+  bed_.feed.tick();
+  ASSERT_TRUE(bed_.harness.finish(res));
   auto v = body(*res->answer);
   EXPECT_TRUE(v.at("events").as_array().empty());
   EXPECT_EQ(text(v.at("nextUrl")),
@@ -127,14 +109,14 @@ TEST_F(Chaturbate, AnEmptyAnswerKeepsTheCursorAndTheTimeout) {
 }
 
 TEST_F(Chaturbate, AParkedPollIsAnsweredByAPublish) {
-  auto res = harness_.start(bhttp::verb::get, "/events/alice/tok-alice-2/?timeout=30");
+  auto res = bed_.harness.start(bhttp::verb::get, "/events/alice/tok-alice-2/?timeout=30");
   EXPECT_FALSE(res->done);
-  EXPECT_EQ(feed_.waiters("room:alice"), 1u);
+  EXPECT_EQ(bed_.feed.waiters("room:alice"), 1u);
   publish("room:carol", 1);
-  harness_.poll();
+  bed_.harness.poll();
   EXPECT_FALSE(res->done) << "another room's event";
   publish("room:alice", 1);
-  ASSERT_TRUE(harness_.finish(res));
+  ASSERT_TRUE(bed_.harness.finish(res));
   EXPECT_EQ(body(*res->answer).at("events").as_array().size(), 1u);
 }
 
@@ -174,7 +156,7 @@ TEST_F(Chaturbate, WrongTokensUsernamesAndPathsAreJsonErrors) {
   auto unknown = get("/events/alice/");
   EXPECT_EQ(unknown.result(), bhttp::status::not_found);
   EXPECT_EQ(body(unknown).at("code"), "not_found");
-  auto method = harness_.call(bhttp::verb::post, "/events/alice/tok-alice-1/");
+  auto method = bed_.harness.call(bhttp::verb::post, "/events/alice/tok-alice-1/");
   EXPECT_EQ(method.result(), bhttp::status::method_not_allowed);
   EXPECT_TRUE(body(method).is_object());
 }
@@ -188,24 +170,24 @@ TEST_F(Chaturbate, EachTokenHasItsOwnBudget) {
   EXPECT_EQ(header(refused, "Retry-After"), "60");
   EXPECT_EQ(body(refused).at("code"), "rate_limited");
   EXPECT_EQ(get("/events/alice/tok-alice-2/?timeout=0").result(), bhttp::status::ok);
-  clock_.advance(60s);
+  bed_.clock.advance(60s);
   EXPECT_EQ(get("/events/alice/tok-alice-1/?timeout=0").result(), bhttp::status::ok);
 }
 
 TEST_F(Chaturbate, ARoomsStreamRefusesEventsItsClientsCannotRead) {
   std::optional<core::result<std::vector<core::event_ptr>>> out;
-  harness_.io.restart();
+  bed_.harness.io.restart();
   boost::asio::co_spawn(
-      harness_.io,
+      bed_.harness.io,
       [&]() -> boost::asio::awaitable<void> {
         std::vector<core::new_event> events{
             core::new_event{"room:alice", "tip", R"({"broadcaster":"alice"})"}};
-        out.emplace(co_await feed_.async_publish(std::move(events)));
+        out.emplace(co_await bed_.feed.async_publish(std::move(events)));
       },
       [](std::exception_ptr e) {
         if (e) std::rethrow_exception(e);
       });
-  harness_.poll();
+  bed_.harness.poll();
   ASSERT_TRUE(out && !*out);
   EXPECT_EQ(out->err().message,
             "a 'tip' event on stream 'room:alice' (served by the chaturbate dialect): 'user' is "
@@ -226,7 +208,7 @@ stream = "room:dave"
 )");
   common::config_errors errors("test.toml");
   ASSERT_TRUE(fresh.configure(common::config_table(doc, "", errors)));
-  auto parked = harness_.start(bhttp::verb::get, "/events/alice/tok-alice-1/?timeout=30");
+  auto parked = bed_.harness.start(bhttp::verb::get, "/events/alice/tok-alice-1/?timeout=30");
   dialect_.reload(fresh);
   EXPECT_EQ(get("/events/alice/tok-alice-1/?timeout=0").result(), bhttp::status::unauthorized);
   EXPECT_EQ(get("/events/carol/tok-carol/?timeout=0").result(), bhttp::status::unauthorized);
@@ -234,7 +216,7 @@ stream = "room:dave"
   EXPECT_EQ(get("/events/dave/tok-dave/?timeout=0").result(), bhttp::status::ok);
   EXPECT_FALSE(parked->done) << "a poll admitted before the reload goes on";
   publish("room:alice", 1);
-  ASSERT_TRUE(harness_.finish(parked));
+  ASSERT_TRUE(bed_.harness.finish(parked));
   EXPECT_EQ(body(*parked->answer).at("events").as_array().size(), 1u);
 }
 
