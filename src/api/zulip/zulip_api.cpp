@@ -40,6 +40,13 @@ const std::string& render_event(const core::event& ev) {
   });
 }
 
+bool well_formed_api_key(std::string_view key) {
+  if (key.size() != 32) return false;
+  for (char c : key)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return false;
+  return true;
+}
+
 namespace {
 
 // The fields a message object must carry for the clients (../shared/spec/zulip.md, 9.10).
@@ -122,12 +129,6 @@ common::error_table errors() {
   return t;
 }
 
-bool alphanumeric(std::string_view s) {
-  for (char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return false;
-  return true;
-}
-
 common::admission_policy admission() {
   common::admission_policy p;
   p.form = common::credential_form::basic;
@@ -139,7 +140,7 @@ common::admission_policy admission() {
   p.unknown = {"Invalid API key", invalid_key};
   p.rate_limited.message = "API usage exceeded rate limit";
   p.vet = [invalid_key](const common::credential& c) -> std::optional<common::refusal> {
-    if (c.secret.size() != 32 || !alphanumeric(c.secret))
+    if (!well_formed_api_key(c.secret))
       return common::refusal{"Malformed API key", invalid_key};
     return std::nullopt;
   };

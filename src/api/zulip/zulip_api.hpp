@@ -50,6 +50,9 @@ struct settings {
 void register_routes(common::platform& p, const common::key_directory& users,
                      feed::rate_limiter& limiter, feed::queue_registry& queues, const settings& s);
 
+// Whether `key` has the form of a Zulip API key: 32 letters and digits.
+bool well_formed_api_key(std::string_view key);
+
 // {"type":...,<the event's data>,"id":<position>}, cached on the event.
 const std::string& render_event(const core::event& ev);
 

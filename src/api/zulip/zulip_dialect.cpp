@@ -11,12 +11,6 @@ namespace eventfeed::api::zulip {
 
 namespace {
 
-bool alphanumeric(std::string_view s) {
-  for (char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return false;
-  return true;
-}
-
 bool parse_stream(const common::config_table& t, std::string_view key, std::string& out) {
   if (!t.get(key, out)) return false;
   if (out.empty()) return true;
@@ -31,7 +25,7 @@ bool parse_user(const common::config_table& t, user& u) {
       !t.get("full_name", u.full_name) || !parse_stream(t, "stream", u.stream))
     return false;
   if (u.email.empty()) return t.fail("email", "is required");
-  if (u.api_key.size() != 32 || !alphanumeric(u.api_key))
+  if (!well_formed_api_key(u.api_key))
     return t.fail("api_key", "must be 32 letters and digits, as Zulip's API keys are");
   if (u.user_id == 0) return t.fail("user_id", "is required");
   if (u.stream.empty()) return t.fail("stream", "is required (the stream of this user's events)");
