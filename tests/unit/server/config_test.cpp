@@ -6,8 +6,10 @@
 #include <cstdlib>
 
 #include "../api/handler_harness.hpp"
+#include "api/chaturbate/chaturbate_dialect.hpp"
 #include "api/common/config_table.hpp"
 #include "api/native/native_dialect.hpp"
+#include "api/zulip/zulip_dialect.hpp"
 #include "store/memory/memory_store.hpp"
 
 namespace eventfeed::server {
@@ -151,6 +153,21 @@ read = ["room:*"]
             "test.toml: keys[0].key: must be at least 8 characters");
   EXPECT_EQ(error_of("[[keys]]\nkey = \"long-enough\"\n"),
             "test.toml: keys[0]: grants nothing: give it 'publish' and/or 'read' stream patterns");
+}
+
+TEST(Config, TheDemoConfigLoadsWithEveryDialect) {
+  auto cfg = load_config(std::filesystem::path(EVENTFEED_EXAMPLES_DIR) / "demo.toml");
+  ASSERT_TRUE(cfg) << cfg.err().message;
+  const api::zulip::zulip_dialect* zulip = nullptr;
+  const api::chaturbate::chaturbate_dialect* chaturbate = nullptr;
+  for (const auto& d : cfg->dialects) {
+    if (!zulip) zulip = dynamic_cast<const api::zulip::zulip_dialect*>(d.get());
+    if (!chaturbate) chaturbate = dynamic_cast<const api::chaturbate::chaturbate_dialect*>(d.get());
+  }
+  ASSERT_TRUE(zulip && chaturbate);
+  EXPECT_EQ(zulip->users().size(), 2u);
+  EXPECT_EQ(zulip->options().public_stream, "{demo}public");
+  EXPECT_EQ(chaturbate->rooms().size(), 1u);
 }
 
 TEST(Config, PublicUrlIsCheckedAndDefaultsToTheListenAddress) {
