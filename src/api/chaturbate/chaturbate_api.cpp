@@ -33,9 +33,7 @@ std::optional<core::position> parse_event_id(std::string_view id) {
 }
 
 const std::string& render_event(const core::event& ev) {
-  return ev.cache.get_or_build(core::render_form::chaturbate, [&] {
-    std::string out;
-    out.reserve(48 + ev.type.size() + ev.data.size());
+  return common::render_once(ev, core::render_form::chaturbate, 48, [&](std::string& out) {
     out += R"({"method":)";
     out += boost::json::serialize(boost::json::string_view(ev.type));
     out += R"(,"id":")";
@@ -43,7 +41,6 @@ const std::string& render_event(const core::event& ev) {
     out += R"(","object":)";
     out += ev.data;
     out += '}';
-    return out;
   });
 }
 

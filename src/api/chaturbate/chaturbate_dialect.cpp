@@ -4,7 +4,7 @@
 
 #include "api/chaturbate/methods.hpp"
 #include "api/common/config_table.hpp"
-#include "core/stream_name.hpp"
+#include "api/common/home_streams.hpp"
 
 namespace eventfeed::api::chaturbate {
 
@@ -38,14 +38,11 @@ bool parse_tokens(const common::config_table& t, std::vector<std::string>& out) 
 
 bool parse_room(const common::config_table& t, room& r) {
   if (!t.only({"username", "tokens", "tokens_env", "stream"}) || !t.get("username", r.username) ||
-      !parse_tokens(t, r.tokens) || !t.get("stream", r.stream))
+      !parse_tokens(t, r.tokens))
     return false;
   if (r.username.empty()) return t.fail("username", "is required");
   if (r.username.find('/') != std::string::npos) return t.fail("username", "must not contain '/'");
-  if (r.stream.empty()) return t.fail("stream", "is required (the stream of the room's events)");
-  if (auto name = core::parse_stream_name(r.stream); !name)
-    return t.fail("stream", name.err().message);
-  return true;
+  return t.stream("stream", "the stream of the room's events", r.stream);
 }
 
 }  // namespace
@@ -53,43 +50,29 @@ bool parse_room(const common::config_table& t, room& r) {
 bool chaturbate_dialect::configure(const common::config_table& root) {
   auto t = root.table("chaturbate");
   if (!t) return !root.has("chaturbate");
-  std::int64_t per_window = opts_.rate.budget;
   if (!t->only({"rate_limit_per_minute", "rate_limit_window", "latest_events", "rooms"}) ||
-      !t->integer("rate_limit_per_minute", 0, feed::rate_limit::max_budget, per_window) ||
-      !t->seconds("rate_limit_window", 1, 86400, opts_.rate.window) ||
-      !t->integer("latest_events", 0, 1000, opts_.latest_events))
+      !t->rate_limit(opts_.rate) || !t->integer("latest_events", 0, 1000, opts_.latest_events))
     return false;
-  opts_.rate.budget = static_cast<std::uint32_t>(per_window);
-  std::vector<common::config_table> entries;
-  if (!t->tables("rooms", entries)) return false;
   std::set<std::string> usernames;
-  for (const auto& e : entries) {
-    room r;
+  return t->parse_tables("rooms", rooms_, [&](const common::config_table& e, room& r) {
     if (!parse_room(e, r)) return false;
-    if (!usernames.insert(r.username).second)
-      return e.fail("username", "'" + r.username + "' is configured twice");
-    rooms_.push_back(std::move(r));
-  }
-  return true;
+    return usernames.insert(r.username).second ||
+           e.fail("username", "'" + r.username + "' is configured twice");
+  });
 }
 
 void chaturbate_dialect::adopt(const std::vector<room>& rooms) {
-  auto ring = std::make_shared<common::key_ring>();
-  std::vector<std::string> streams;
-  for (const auto& r : rooms) {
-    core::principal who;
-    who.name = r.username;
-    who.who = {"", r.username, r.username};
-    who.streams = {r.stream};
-    // The budget is per token, and a reload finds a token's slot (and what it spent) again.
-    for (const auto& token : r.tokens)
-      ring->add(token, who, r.username, &limiter_->slot(r.username + '\n' + token));
-    streams.push_back(r.stream);
-  }
-  keys_.replace(std::move(ring));
-  static const auto check = std::make_shared<const feed::publish_check>(
-      [](const core::new_event& e) { return check_event(e); });
-  platform_->feed.guard_streams(std::string(name()), streams, check);
+  std::vector<common::home_credential> credentials;
+  for (const auto& r : rooms)
+    for (const auto& token : r.tokens)  // a budget per token
+      credentials.push_back({token,
+                             r.username,
+                             r.username,
+                             {"", r.username, r.username},
+                             r.stream,
+                             r.username + '\n' + token});
+  common::adopt_home_credentials(platform_->feed, std::string(name()), credentials, *limiter_,
+                                 keys_, [](const core::new_event& e) { return check_event(e); });
 }
 
 void chaturbate_dialect::install(common::platform& p) {

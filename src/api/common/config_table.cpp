@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "core/stream_name.hpp"
+
 namespace eventfeed::api::common {
 
 bool config_errors::fail(std::string_view where, std::string_view what) {
@@ -90,6 +92,22 @@ bool config_table::env(std::string_view env_key, std::string& out) const {
   const char* value = std::getenv(name.c_str());
   if (!value || !*value) return fail(env_key, "environment variable " + name + " is not set");
   out = value;
+  return true;
+}
+
+bool config_table::rate_limit(feed::rate_limit& out) const {
+  std::int64_t budget = out.budget;
+  if (!integer("rate_limit_per_minute", 0, feed::rate_limit::max_budget, budget) ||
+      !seconds("rate_limit_window", 1, 86400, out.window))
+    return false;
+  out.budget = static_cast<std::uint32_t>(budget);
+  return true;
+}
+
+bool config_table::stream(std::string_view key, std::string_view what, std::string& out) const {
+  if (!get(key, out)) return false;
+  if (out.empty()) return fail(key, "is required (" + std::string(what) + ")");
+  if (auto name = core::parse_stream_name(out); !name) return fail(key, name.err().message);
   return true;
 }
 

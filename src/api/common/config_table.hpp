@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "feed/rate_limiter.hpp"
+
 namespace eventfeed::api::common {
 
 class config_errors {
@@ -74,10 +76,31 @@ class config_table {
   // variable, which must be set and non-empty); not both.
   bool secret(std::string_view key, std::string_view env_key, std::string& out) const;
 
+  // A dialect's per-credential budget: `rate_limit_per_minute` (requests per window,
+  // 0-rate_limit::max_budget, 0 = unlimited) and `rate_limit_window` (seconds, 1-86400); each
+  // leaves its part of `out` as it was when absent.
+  bool rate_limit(feed::rate_limit& out) const;
+  // A required stream name (checked as core::parse_stream_name checks a publish's); `what`
+  // completes the message when it is absent: "is required (<what>)".
+  bool stream(std::string_view key, std::string_view what, std::string& out) const;
+
   // A sub-table: nullopt when absent, or (with the problem recorded) when not a table.
   std::optional<config_table> table(std::string_view key) const;
   // An array of tables (`[[name]]`): appended to `out`; absent leaves `out` empty.
   bool tables(std::string_view key, std::vector<config_table>& out) const;
+  // Each table of the array `key`, read by `parse(const config_table&, T&)` (which records its
+  // problem and returns false) and appended to `out`; stops at the first failure.
+  template <class T, class Parse>
+  bool parse_tables(std::string_view key, std::vector<T>& out, Parse&& parse) const {
+    std::vector<config_table> entries;
+    if (!tables(key, entries)) return false;
+    for (const auto& e : entries) {
+      T item;
+      if (!parse(e, item)) return false;
+      out.push_back(std::move(item));
+    }
+    return true;
+  }
 
  private:
   const toml::table* table_;

@@ -1,8 +1,10 @@
-// api/common/render.hpp: joining the cached renderings of a poll's events into an answer body.
+// api/common/render.hpp: rendering an event once per dialect, and joining the cached renderings
+// of a poll's events into an answer body.
 //
 // Each dialect renders an event its own way and caches the text on the event
-// (core::render_cache, one slot per dialect); an answer is those texts joined by commas inside
-// the dialect's envelope. The body is sized before it is filled, so it is one allocation.
+// (core::render_cache, one slot per dialect: `render_once`); an answer is those texts joined by
+// commas inside the dialect's envelope. The body is sized before it is filled, so it is one
+// allocation.
 #pragma once
 
 #include <string>
@@ -11,6 +13,20 @@
 #include "core/event.hpp"
 
 namespace eventfeed::api::common {
+
+// The rendering of `ev` in `form`, cached on the event: built on first use by `build(out)`,
+// which appends to a string with room reserved for `overhead` bytes besides the event's type
+// and data.
+template <class Build>
+const std::string& render_once(const core::event& ev, core::render_form form, std::size_t overhead,
+                               Build&& build) {
+  return ev.cache.get_or_build(form, [&] {
+    std::string out;
+    out.reserve(overhead + ev.type.size() + ev.data.size());
+    build(out);
+    return out;
+  });
+}
 
 // The bytes the joined renderings take (their sizes and the commas between them).
 template <class Render>

@@ -27,9 +27,7 @@ common::error_table errors() {
 }
 
 const std::string& render_event(const core::event& ev) {
-  return ev.cache.get_or_build(core::render_form::native, [&] {
-    std::string out;
-    out.reserve(64 + ev.type.size() + ev.data.size());
+  return common::render_once(ev, core::render_form::native, 64, [&](std::string& out) {
     out += R"({"position":)";
     out += std::to_string(ev.pos);
     out += R"(,"time":)";
@@ -39,7 +37,6 @@ const std::string& render_event(const core::event& ev) {
     out += R"(,"data":)";
     out += ev.data;
     out += '}';
-    return out;
   });
 }
 

@@ -76,9 +76,9 @@ TEST(Router, RendersErrorsInTheShapeOfTheLongestPrefix) {
     return json_response(
         e.status, std::string(R"({"result":"error","code":")") + std::string(e.code) + "\"}");
   });
-  auto zulip = r.render_error("/api/v1/events", {bhttp::status::bad_request, "BAD", "m", "id-1"});
+  auto zulip = r.render_error("/api/v1/events", {bhttp::status::bad_request, "BAD", "m", "", {}});
   EXPECT_EQ(zulip.body(), R"({"result":"error","code":"BAD"})");
-  auto native = r.render_error("/v1/x", {bhttp::status::not_found, "not_found", "no such", "id-2"});
+  auto native = r.render_error("/v1/x", {bhttp::status::not_found, "not_found", "no such", "", {}});
   EXPECT_EQ(native.result(), bhttp::status::not_found);
   EXPECT_EQ(native.body(), R"({"error":{"code":"not_found","message":"no such"}})");
   EXPECT_EQ(native[bhttp::field::content_type], "application/json");

@@ -2,12 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "../dialect_testbed.hpp"
+#include "../dialect_test.hpp"
 #include "api/chaturbate/chaturbate_dialect.hpp"
 #include "api/common/config_table.hpp"
+#include "store/memory/memory_store.hpp"
 
 namespace eventfeed::api::chaturbate {
 namespace {
@@ -25,11 +27,13 @@ std::string tip(int tokens) {
          std::to_string(tokens) + R"(,"isAnon":false,"message":""}})";
 }
 
-// The dialect on a testbed (two rooms), called without a connection.
-class Chaturbate : public ::testing::Test {
+// The dialect configured from TOML and installed on the test platform (two rooms), called
+// through the handler harness (no connection).
+class Chaturbate : public testing::dialect_test {
  protected:
+  Chaturbate() : dialect_test(1'625'274'862'000, "https://events.example.com") {}
   void SetUp() override {
-    bed_.install(dialect_, R"(
+    configure(dialect_, R"(
 [chaturbate]
 latest_events = 3
 rate_limit_per_minute = 5
@@ -42,17 +46,16 @@ username = "carol"
 tokens = ["tok-carol"]
 stream = "room:carol"
 )");
+    dialect_.install(platform_);
   }
 
   std::vector<core::position> publish(const std::string& stream, int n) {
     std::vector<core::new_event> events;
     for (int i = 0; i < n; ++i) events.push_back({stream, "tip", tip(i + 1)});
-    return bed_.publish(std::move(events));
+    return append(std::move(events));
   }
 
-  http::response get(const std::string& target) {
-    return bed_.harness.call(bhttp::verb::get, target);
-  }
+  http::response get(const std::string& target) { return harness_.call(bhttp::verb::get, target); }
   static json::value body(const http::response& res) { return json::parse(res.body()); }
   static std::string text(const json::value& v) { return std::string(v.as_string()); }
   static std::vector<std::string> ids(const json::value& v) {
@@ -61,7 +64,6 @@ stream = "room:carol"
     return out;
   }
 
-  testing::dialect_testbed bed_{1'625'274'862'000, "https://events.example.com"};
   chaturbate_dialect dialect_;
 };
 
@@ -96,12 +98,11 @@ TEST_F(Chaturbate, FollowingNextUrlReadsOnInOrder) {
 TEST_F(Chaturbate, AnEmptyAnswerKeepsTheCursorAndTheTimeout) {
   const auto p = publish("room:alice", 1);
   const std::string i = "1625274862000-" + std::to_string(p[0]);
-  auto res =
-      bed_.harness.start(bhttp::verb::get, "/events/alice/tok-alice-1/?i=" + i + "&timeout=7");
+  auto res = harness_.start(bhttp::verb::get, "/events/alice/tok-alice-1/?i=" + i + "&timeout=7");
   EXPECT_FALSE(res->done) << "parked";
-  bed_.clock.advance(7s);
-  bed_.feed.tick();
-  ASSERT_TRUE(bed_.harness.finish(res));
+  clock_.advance(7s);
+  feed_.tick();
+  ASSERT_TRUE(harness_.finish(res));
   auto v = body(*res->answer);
   EXPECT_TRUE(v.at("events").as_array().empty());
   EXPECT_EQ(text(v.at("nextUrl")),
@@ -109,14 +110,14 @@ TEST_F(Chaturbate, AnEmptyAnswerKeepsTheCursorAndTheTimeout) {
 }
 
 TEST_F(Chaturbate, AParkedPollIsAnsweredByAPublish) {
-  auto res = bed_.harness.start(bhttp::verb::get, "/events/alice/tok-alice-2/?timeout=30");
+  auto res = harness_.start(bhttp::verb::get, "/events/alice/tok-alice-2/?timeout=30");
   EXPECT_FALSE(res->done);
-  EXPECT_EQ(bed_.feed.waiters("room:alice"), 1u);
+  EXPECT_EQ(feed_.waiters("room:alice"), 1u);
   publish("room:carol", 1);
-  bed_.harness.poll();
+  harness_.poll();
   EXPECT_FALSE(res->done) << "another room's event";
   publish("room:alice", 1);
-  ASSERT_TRUE(bed_.harness.finish(res));
+  ASSERT_TRUE(harness_.finish(res));
   EXPECT_EQ(body(*res->answer).at("events").as_array().size(), 1u);
 }
 
@@ -156,7 +157,7 @@ TEST_F(Chaturbate, WrongTokensUsernamesAndPathsAreJsonErrors) {
   auto unknown = get("/events/alice/");
   EXPECT_EQ(unknown.result(), bhttp::status::not_found);
   EXPECT_EQ(body(unknown).at("code"), "not_found");
-  auto method = bed_.harness.call(bhttp::verb::post, "/events/alice/tok-alice-1/");
+  auto method = harness_.call(bhttp::verb::post, "/events/alice/tok-alice-1/");
   EXPECT_EQ(method.result(), bhttp::status::method_not_allowed);
   EXPECT_TRUE(body(method).is_object());
 }
@@ -170,33 +171,21 @@ TEST_F(Chaturbate, EachTokenHasItsOwnBudget) {
   EXPECT_EQ(header(refused, "Retry-After"), "60");
   EXPECT_EQ(body(refused).at("code"), "rate_limited");
   EXPECT_EQ(get("/events/alice/tok-alice-2/?timeout=0").result(), bhttp::status::ok);
-  bed_.clock.advance(60s);
+  clock_.advance(60s);
   EXPECT_EQ(get("/events/alice/tok-alice-1/?timeout=0").result(), bhttp::status::ok);
 }
 
 TEST_F(Chaturbate, ARoomsStreamRefusesEventsItsClientsCannotRead) {
-  std::optional<core::result<std::vector<core::event_ptr>>> out;
-  bed_.harness.io.restart();
-  boost::asio::co_spawn(
-      bed_.harness.io,
-      [&]() -> boost::asio::awaitable<void> {
-        std::vector<core::new_event> events{
-            core::new_event{"room:alice", "tip", R"({"broadcaster":"alice"})"}};
-        out.emplace(co_await bed_.feed.async_publish(std::move(events)));
-      },
-      [](std::exception_ptr e) {
-        if (e) std::rethrow_exception(e);
-      });
-  bed_.harness.poll();
-  ASSERT_TRUE(out && !*out);
-  EXPECT_EQ(out->err().message,
+  auto out = publish_checked({core::new_event{"room:alice", "tip", R"({"broadcaster":"alice"})"}});
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.err().message,
             "a 'tip' event on stream 'room:alice' (served by the chaturbate dialect): 'user' is "
             "required");
 }
 
 TEST_F(Chaturbate, AReloadRevokesATokenAndAddsARoom) {
   chaturbate_dialect fresh;
-  toml::table doc = toml::parse(R"(
+  configure(fresh, R"(
 [[chaturbate.rooms]]
 username = "alice"
 tokens = ["tok-alice-2"]
@@ -206,9 +195,7 @@ username = "dave"
 tokens = ["tok-dave"]
 stream = "room:dave"
 )");
-  common::config_errors errors("test.toml");
-  ASSERT_TRUE(fresh.configure(common::config_table(doc, "", errors)));
-  auto parked = bed_.harness.start(bhttp::verb::get, "/events/alice/tok-alice-1/?timeout=30");
+  auto parked = harness_.start(bhttp::verb::get, "/events/alice/tok-alice-1/?timeout=30");
   dialect_.reload(fresh);
   EXPECT_EQ(get("/events/alice/tok-alice-1/?timeout=0").result(), bhttp::status::unauthorized);
   EXPECT_EQ(get("/events/carol/tok-carol/?timeout=0").result(), bhttp::status::unauthorized);
@@ -216,7 +203,7 @@ stream = "room:dave"
   EXPECT_EQ(get("/events/dave/tok-dave/?timeout=0").result(), bhttp::status::ok);
   EXPECT_FALSE(parked->done) << "a poll admitted before the reload goes on";
   publish("room:alice", 1);
-  ASSERT_TRUE(bed_.harness.finish(parked));
+  ASSERT_TRUE(harness_.finish(parked));
   EXPECT_EQ(body(*parked->answer).at("events").as_array().size(), 1u);
 }
 

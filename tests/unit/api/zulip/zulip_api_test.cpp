@@ -6,7 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "../dialect_testbed.hpp"
+#include "../dialect_test.hpp"
 #include "api/zulip/zulip_dialect.hpp"
 
 namespace eventfeed::api::zulip {
@@ -46,10 +46,11 @@ core::new_event message(std::string stream, int id, std::string channel,
 }
 
 // The dialect on a testbed (two users, a short queue limit), called without a connection.
-class Zulip : public ::testing::Test {
+class Zulip : public testing::dialect_test {
  protected:
+  Zulip() : dialect_test(1'700'000'000'000, "https://chat.example.com") {}
   void SetUp() override {
-    bed_.install(dialect_, R"(
+    configure(dialect_, R"(
 [zulip]
 public_stream = "{acme}public"
 heartbeat_seconds = 45
@@ -69,10 +70,11 @@ user_id = 12
 full_name = "Hamlet"
 stream = "{acme}user:12"
 )");
+    dialect_.install(platform_);
   }
 
   std::vector<core::position> publish(std::vector<core::new_event> events) {
-    return bed_.publish(std::move(events));
+    return append(std::move(events));
   }
 
   http::response call(bhttp::verb method, std::string target, std::string body = {},
@@ -80,7 +82,7 @@ stream = "{acme}user:12"
                       std::string_view key = iago_key, std::string email = "iago@example.com") {
     std::vector<std::pair<std::string, std::string>> headers{{"Authorization", basic(email, key)}};
     if (!body.empty()) headers.emplace_back("Content-Type", content_type);
-    return bed_.harness.call(method, std::move(target), std::move(headers), std::move(body));
+    return harness_.call(method, std::move(target), std::move(headers), std::move(body));
   }
   std::string register_queue(std::string body = "") {
     auto res = call(bhttp::verb::post, "/api/v1/register", std::move(body));
@@ -108,14 +110,13 @@ stream = "{acme}user:12"
     EXPECT_EQ(v.at("msg"), json::value(msg)) << res.body();
   }
 
-  testing::dialect_testbed bed_{1'700'000'000'000, "https://chat.example.com"};
   zulip_dialect dialect_;
 };
 
 TEST_F(Zulip, ServerSettingsNeedNoCredentialAndAcceptOne) {
   for (auto headers : std::vector<std::vector<std::pair<std::string, std::string>>>{
            {}, {{"Authorization", basic("nobody@example.com", "x")}}}) {
-    auto res = bed_.harness.call(bhttp::verb::get, "/api/v1/server_settings", headers);
+    auto res = harness_.call(bhttp::verb::get, "/api/v1/server_settings", headers);
     ASSERT_EQ(res.result(), bhttp::status::ok);
     auto v = body(res);
     EXPECT_EQ(v.at("result"), "success");
@@ -190,29 +191,29 @@ TEST_F(Zulip, AQueueDeliversItsUsersEventsInOrderUntilAcknowledged) {
 TEST_F(Zulip, AParkedPollIsAnsweredByAMatchingEventOrAHeartbeat) {
   const auto q = register_queue("all_public_streams=true&event_types=%5B%22message%22%5D");
   auto waiting =
-      bed_.harness.start(bhttp::verb::get, "/api/v1/events?queue_id=" + q + "&last_event_id=-1",
-                         {{"Authorization", basic("iago@example.com", iago_key)}});
+      harness_.start(bhttp::verb::get, "/api/v1/events?queue_id=" + q + "&last_event_id=-1",
+                     {{"Authorization", basic("iago@example.com", iago_key)}});
   EXPECT_FALSE(waiting->done);
   publish({{"{acme}public", "typing", "{}"}});  // not a type the queue asked for
-  bed_.harness.poll();
+  harness_.poll();
   EXPECT_FALSE(waiting->done);
   const auto p = publish({message("{acme}public", 7, "Denmark")});
-  ASSERT_TRUE(bed_.harness.finish(waiting));
+  ASSERT_TRUE(harness_.finish(waiting));
   auto v = body(*waiting->answer);
   EXPECT_EQ(v.at("queue_id"), json::value(q));
   ASSERT_EQ(ids(*waiting->answer), (std::vector<std::int64_t>{static_cast<std::int64_t>(p[0])}));
 
   // Nothing more: after heartbeat_seconds the poll answers a heartbeat whose id acknowledges
   // where the queue has read to.
-  auto idle = bed_.harness.start(
+  auto idle = harness_.start(
       bhttp::verb::get, "/api/v1/events?queue_id=" + q + "&last_event_id=" + std::to_string(p[0]),
       {{"Authorization", basic("iago@example.com", iago_key)}});
   const auto skipped = publish({{"{acme}public", "typing", "{}"}});
-  bed_.harness.poll();
+  harness_.poll();
   EXPECT_FALSE(idle->done);
-  bed_.clock.advance(45s);
-  bed_.feed.tick();
-  ASSERT_TRUE(bed_.harness.finish(idle));
+  clock_.advance(45s);
+  feed_.tick();
+  ASSERT_TRUE(harness_.finish(idle));
   const auto beat = body(*idle->answer);
   const auto& hb = beat.at("events").as_array();
   ASSERT_EQ(hb.size(), 1u);
@@ -226,17 +227,17 @@ TEST_F(Zulip, ANewerPollAnswersTheOlderAtOnce) {
   const auto q = register_queue();
   const std::vector<std::pair<std::string, std::string>> auth{
       {"Authorization", basic("iago@example.com", iago_key)}};
-  auto older = bed_.harness.start(bhttp::verb::get,
-                                  "/api/v1/events?queue_id=" + q + "&last_event_id=-1", auth);
+  auto older =
+      harness_.start(bhttp::verb::get, "/api/v1/events?queue_id=" + q + "&last_event_id=-1", auth);
   EXPECT_FALSE(older->done);
-  auto newer = bed_.harness.start(bhttp::verb::get,
-                                  "/api/v1/events?queue_id=" + q + "&last_event_id=-1", auth);
-  ASSERT_TRUE(bed_.harness.finish(older, 500ms));
+  auto newer =
+      harness_.start(bhttp::verb::get, "/api/v1/events?queue_id=" + q + "&last_event_id=-1", auth);
+  ASSERT_TRUE(harness_.finish(older, 500ms));
   EXPECT_EQ(older->answer->result(), bhttp::status::ok);
   EXPECT_TRUE(ids(*older->answer).empty());
   EXPECT_FALSE(newer->done);
   publish({message("{acme}user:11", 1, "Denmark")});
-  ASSERT_TRUE(bed_.harness.finish(newer));
+  ASSERT_TRUE(harness_.finish(newer));
   EXPECT_EQ(ids(*newer->answer).size(), 1u);
 }
 
@@ -252,14 +253,14 @@ TEST_F(Zulip, AnotherUsersQueueIsABadQueueAndDeleteEndsAPoll) {
                bhttp::status::bad_request, "BAD_EVENT_QUEUE_ID", "Bad event queue ID: " + q);
 
   auto waiting =
-      bed_.harness.start(bhttp::verb::get, "/api/v1/events?queue_id=" + q + "&last_event_id=-1",
-                         {{"Authorization", basic("iago@example.com", iago_key)}});
+      harness_.start(bhttp::verb::get, "/api/v1/events?queue_id=" + q + "&last_event_id=-1",
+                     {{"Authorization", basic("iago@example.com", iago_key)}});
   EXPECT_FALSE(waiting->done);
   // The queue id from the body this time (zulip-js puts it in the query).
   auto gone = call(bhttp::verb::delete_, "/api/v1/events", "queue_id=" + q);
   EXPECT_EQ(gone.result(), bhttp::status::ok);
   EXPECT_EQ(body(gone), json::parse(R"({"result":"success","msg":""})"));
-  ASSERT_TRUE(bed_.harness.finish(waiting));
+  ASSERT_TRUE(harness_.finish(waiting));
   EXPECT_EQ(waiting->answer->result(), bhttp::status::ok);
   expect_error(events(q, "-1", "&dont_block=true"), bhttp::status::bad_request,
                "BAD_EVENT_QUEUE_ID", "Bad event queue ID: " + q);
