@@ -51,11 +51,15 @@ stream = "${u.stream}"
   return cfg;
 }
 
-async function startServer(configText, { startupMs = 15000 } = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eventfeed-compat-'));
+// Runs eventfeed on `configText`. By default in a fresh temporary directory, on a port the
+// kernel picks, the directory removed by `stop`. To restart a server over the same data:
+// `dir` (kept: the caller owns it) and `listen` (`127.0.0.1:<port>` of the previous run).
+async function startServer(configText, { startupMs = 15000, dir = null, listen = '127.0.0.1:0' } = {}) {
+  const ownsDir = dir === null;
+  if (ownsDir) dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eventfeed-compat-'));
   const configPath = path.join(dir, 'eventfeed.toml');
   fs.writeFileSync(configPath, configText);
-  const child = spawn(binary(), ['serve', '--config', configPath, '--listen', '127.0.0.1:0'], {
+  const child = spawn(binary(), ['serve', '--config', configPath, '--listen', listen], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -81,13 +85,20 @@ async function startServer(configText, { startupMs = 15000 } = {}) {
   return {
     port,
     url,
+    dir,
     stderr: () => stderr,
-    async stop(boundMs = 10000) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    // Ends the process with `signal` (SIGTERM: a clean shutdown; SIGKILL: a crash) and resolves
+    // with how it exited; SIGKILL after `boundMs` if it has not.
+    async kill(signal, boundMs = 10000) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), boundMs);
-      await exited;
+      const how = await exited;
       clearTimeout(timer);
-      fs.rmSync(dir, { recursive: true, force: true });
+      return how;
+    },
+    async stop(boundMs = 10000) {
+      await this.kill('SIGTERM', boundMs);
+      if (ownsDir) fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }
