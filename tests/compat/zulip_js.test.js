@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const zulip = require('zulip-js');
-const { startServer, publish, waitFor } = require('./harness.js');
+const { startServer, publish, waiters, waitFor } = require('./harness.js');
 const {
   PUBLIC_STREAM, zulipUser, zulipConfig, messages, startConsumer, checkMessages, publishWhileParked,
 } = require('./zulip.js');
@@ -106,7 +106,7 @@ test('dont_block answers at once, even with nothing to hand over', async () => {
 
     // And without dont_block the same poll waits for the next event.
     const waiting = z.events.retrieve({ queue_id: reg.queue_id, last_event_id: -1, dont_block: false });
-    await waitFor(async () => (await require('./harness.js').waiters(server, alice.stream)) >= 1, 30000, 'the poll to park');
+    await waitFor(async () => (await waiters(server, alice.stream)) >= 1, 30000, 'the poll to park');
     await publish(server, alice.stream, messages(0, 1));
     const woken = await waiting;
     assert.deepStrictEqual(woken.events.map((e) => e.message.id), [1000]);
