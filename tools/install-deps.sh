@@ -14,7 +14,7 @@ else
     build-essential cmake ninja-build pkg-config git curl
     libboost1.81-dev libboost-json1.81-dev
     libsqlite3-dev libhiredis-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev
-    libjemalloc-dev
+    libjemalloc-dev libjwt-dev libssl-dev
     libgtest-dev libgmock-dev libbenchmark-dev
     clang-format
   )

@@ -74,6 +74,15 @@ std::optional<caller> gateway::admit(http::request_context& ctx) const {
   caller who;
   who.ring = keys_.current();
   who.entry = who.ring->resolve(cred);
+  if (!who.entry && policy_.vouch) {
+    std::string why;
+    who.vouched = policy_.vouch(cred, why);
+    who.entry = who.vouched.get();
+    if (!who.entry && !why.empty()) {
+      refuse_admission(ctx, {std::move(why), policy_.unknown.shape}, core::errc::unauthorized);
+      return std::nullopt;
+    }
+  }
   if (!who.entry) {
     refuse_admission(ctx, policy_.unknown, core::errc::unauthorized);
     return std::nullopt;

@@ -61,12 +61,18 @@ struct admission_policy {
   // An optional check of a well-formed credential before it is looked up (Zulip refuses a key
   // that is not 32 alphanumeric characters with its own code).
   std::function<std::optional<refusal>(const credential&)> vet;
+  // An optional second source of callers, asked for a credential no key ring holds: signed
+  // tokens (api/common/signed_tokens.hpp), which carry their principal in their claims. It
+  // returns an entry of its own making, or null with `why` set to the refusal's message (a
+  // token it recognises but refuses), or null with `why` empty (not its kind: `unknown`).
+  std::function<std::shared_ptr<const key_entry>(const credential&, std::string& why)> vouch;
 };
 
-// An admitted caller. Holds the key ring it was found in, so `who()` stays valid for as long as
-// the caller is kept, whatever reloads happen meanwhile.
+// An admitted caller. Holds the key ring it was found in (or the entry a signed token made), so
+// `who()` stays valid for as long as the caller is kept, whatever reloads happen meanwhile.
 struct caller {
   std::shared_ptr<const key_ring> ring;
+  std::shared_ptr<const key_entry> vouched;  // the entry, when `vouch` made it
   const key_entry* entry = nullptr;
   // What the rate limiter said of this request, when the dialect limits rates (for dialects
   // that put the X-RateLimit-* headers on every answer: rate_headers()).

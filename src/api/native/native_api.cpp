@@ -42,8 +42,10 @@ const std::string& render_event(const core::event& ev) {
 
 namespace {
 
-common::admission_policy admission() {
+common::admission_policy admission(const common::jwt_trust* jwt) {
   common::admission_policy p;
+  if (jwt)
+    p.vouch = [jwt](const common::credential& c, std::string& why) { return jwt->vouch(c, why); };
   p.form = common::credential_form::bearer;
   p.missing.message = "missing 'Authorization: Bearer <key>' header";
   p.wrong_scheme.message = "Authorization header must be 'Bearer <key>'";
@@ -68,8 +70,9 @@ response render_poll(const feed::poll_result& r) {
 
 class handlers {
  public:
-  handlers(feed::engine& f, const common::key_directory& keys, options o)
-      : gateway_(f, keys, errors(), admission()), opts_(o) {}
+  handlers(feed::engine& f, const common::key_directory& keys, options o,
+           const common::jwt_trust* jwt)
+      : gateway_(f, keys, errors(), admission(jwt)), opts_(o) {}
 
   net::awaitable<void> publish_one(request_context& ctx) {
     auto who = gateway_.admit(ctx);
@@ -176,8 +179,8 @@ class handlers {
 }  // namespace
 
 void register_routes(http::router& routes, feed::engine& feed, const common::key_directory& keys,
-                     options opts) {
-  common::route_binder<handlers> bind(routes, std::make_shared<handlers>(feed, keys, opts));
+                     options opts, const common::jwt_trust* jwt) {
+  common::route_binder<handlers> bind(routes, std::make_shared<handlers>(feed, keys, opts, jwt));
   bind.post("/v1/streams/{stream}/events", &handlers::publish_one)
       .post("/v1/events", &handlers::publish_many)
       .get("/v1/streams/{stream}/events", &handlers::poll)

@@ -15,6 +15,7 @@
 
 #include "api/common/credentials.hpp"
 #include "api/common/errors.hpp"
+#include "api/common/signed_tokens.hpp"
 #include "core/event.hpp"
 #include "feed/feed.hpp"
 #include "http/router.hpp"
@@ -29,8 +30,9 @@ struct options {
   std::size_t max_batch = 1000;
 };
 
+// `jwt`, if given, admits bearer tokens that it verifies (signed tokens), besides the keys.
 void register_routes(http::router& routes, feed::engine& feed, const common::key_directory& keys,
-                     options opts = {});
+                     options opts = {}, const common::jwt_trust* jwt = nullptr);
 
 // The native rendering of one event, cached on the event:
 // {"position":P,"time":T,"type":"...","data":{...}}.

@@ -46,7 +46,7 @@ bool native_dialect::configure(const common::config_table& root) {
     if (!parse_key(entries[i], i, k)) return false;
     keys_.push_back(std::move(k));
   }
-  return true;
+  return root.parse_tables("jwt", jwt_keys_, common::parse_jwt_key);
 }
 
 std::shared_ptr<const common::key_ring> native_dialect::make_ring() const {
@@ -62,13 +62,24 @@ std::shared_ptr<const common::key_ring> native_dialect::make_ring() const {
 }
 
 void native_dialect::reload(common::dialect& fresh) {
-  keys_ = static_cast<native_dialect&>(fresh).keys_;
+  auto& next = static_cast<native_dialect&>(fresh);
+  keys_ = next.keys_;
+  jwt_keys_ = next.jwt_keys_;
   directory_.replace(make_ring());
+  trust_signed_tokens();
+}
+
+void native_dialect::trust_signed_tokens() {
+  jwt_.replace(jwt_keys_.empty()
+                   ? nullptr
+                   : std::make_shared<const common::jwt_verifier>(jwt_keys_, *clock_));
 }
 
 void native_dialect::install(common::platform& p) {
+  clock_ = &p.clock;
   directory_.replace(make_ring());
-  register_routes(p.routes, p.feed, directory_, opts_);
+  trust_signed_tokens();
+  register_routes(p.routes, p.feed, directory_, opts_, &jwt_);
 }
 
 }  // namespace eventfeed::api::native

@@ -1,5 +1,6 @@
 // api/native/native_dialect.hpp: the native API as a dialect of the server: its config sections
-// (`[native]` for its limits, `[[keys]]` for its bearer keys) and its installation.
+// (`[native]` for its limits, `[[keys]]` for its bearer keys, `[[jwt]]` for the issuers whose
+// signed tokens it accepts) and its installation.
 #pragma once
 
 #include <memory>
@@ -8,6 +9,7 @@
 
 #include "api/common/credentials.hpp"
 #include "api/common/dialect.hpp"
+#include "api/common/signed_tokens.hpp"
 #include "api/native/native_api.hpp"
 
 namespace eventfeed::api::native {
@@ -23,7 +25,7 @@ struct key_config {
 class native_dialect final : public common::dialect {
  public:
   std::string_view name() const noexcept override { return "native"; }
-  std::vector<std::string> sections() const override { return {"native", "keys"}; }
+  std::vector<std::string> sections() const override { return {"native", "keys", "jwt"}; }
   bool configure(const common::config_table& root) override;
   void install(common::platform& p) override;
   void reload(common::dialect& fresh) override;
@@ -34,9 +36,15 @@ class native_dialect final : public common::dialect {
   std::shared_ptr<const common::key_ring> make_ring() const;
 
  private:
+  // A verifier for the `[[jwt]]` entries in force (a new one, with an empty cache, per reload).
+  void trust_signed_tokens();
+
   options opts_;
   std::vector<key_config> keys_;
+  std::vector<common::jwt_key> jwt_keys_;
   common::key_directory directory_;
+  common::jwt_trust jwt_;
+  const core::clock* clock_ = nullptr;  // the platform's, from install
 };
 
 }  // namespace eventfeed::api::native
