@@ -150,8 +150,12 @@ class handlers {
     if (!type) return std::nullopt;
     auto from = parse_stream_position(ctx.query("stream_position"));
     if (!from) return gateway_.refuse(ctx, from.err());
-    auto limit =
-        common::parse_count(ctx.query("limit"), {"limit", opts_.default_limit, opts_.max_limit});
+    // Box clamps any larger limit, however many digits it has.
+    const common::count_param limit_param{.name = "limit",
+                                          .fallback = opts_.default_limit,
+                                          .max = opts_.max_limit,
+                                          .clamp_overflow = true};
+    auto limit = common::parse_count(ctx.query("limit"), limit_param);
     if (!limit) return gateway_.refuse(ctx, limit.err());
     feed::poll_request req;
     req.streams.emplace_back(who->who().home_stream());

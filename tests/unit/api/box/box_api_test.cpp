@@ -268,6 +268,7 @@ TEST_F(Box, LimitsDefaultTo100AndAreClampedTo500) {
   EXPECT_EQ(count("&limit=500", "tok-ann"), 500);
   EXPECT_EQ(count("&limit=800", "tok-ann"), 500);
   EXPECT_EQ(count("&limit=100000", "tok-ann-2"), 500);
+  EXPECT_EQ(count("&limit=99999999999999999999", "tok-ann"), 500) << "past 64 bits: clamped too";
   for (auto bad : {"0", "-1", "ten"}) {
     auto res = get(std::string("/2.0/events?limit=") + bad, bearer("tok-ann-2"));
     EXPECT_EQ(res.result(), bhttp::status::bad_request) << bad;
