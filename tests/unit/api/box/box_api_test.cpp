@@ -179,6 +179,19 @@ TEST_F(Box, UnknownChannelsAndPollsBeyondMaxRetriesAnswerReconnect) {
   EXPECT_EQ(body(get(url, {})).at("message"), "reconnect");
 }
 
+TEST_F(Box, ARefusedStreamPositionDoesNotSpendARetry) {
+  publish("box:user:11", 1);
+  const auto url = realtime_url();
+  for (int i = 0; i < 4; ++i) {
+    auto refused = get(url + "&stream_position=x", {});
+    EXPECT_EQ(refused.result(), bhttp::status::bad_request) << i;
+    EXPECT_EQ(body(refused).at("code"), "bad_request") << i;
+  }
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(body(get(url + "&stream_position=0", {})).at("message"), "new_change") << i;
+  EXPECT_EQ(body(get(url + "&stream_position=0", {})).at("message"), "reconnect");
+}
+
 TEST_F(Box, ARealtimeChannelFiltersOnItsStreamType) {
   const auto url = realtime_url("?stream_type=changes");
   auto parked = harness_.start(bhttp::verb::get, url + "&stream_position=now");
