@@ -402,7 +402,18 @@ user = { id = "11" }
 stream = "box:user:11"
 )";
   EXPECT_EQ(fails("[box]\nrealtime_hold = 51\n"),
-            "test.toml: box.realtime_hold: must be between 0 and 50 seconds");
+            "test.toml: box.realtime_hold: must be between 1 and 50 seconds");
+  EXPECT_EQ(fails("[box]\nrealtime_hold = 0\n"),
+            "test.toml: box.realtime_hold: must be between 1 and 50 seconds")
+      << "every poll would answer reconnect at once";
+  EXPECT_EQ(fails("[box]\nrealtime_hold = 0.5\n"),
+            "test.toml: box.realtime_hold: must be between 1 and 50 seconds");
+  EXPECT_EQ(fails("[box]\nrealtime_retry_timeout = 45\n"),
+            "test.toml: box.realtime_retry_timeout: must be more than realtime_hold (45 s): "
+            "clients abandon a realtime poll after it");
+  EXPECT_EQ(fails("[box]\nrealtime_hold = 10.25\nrealtime_retry_timeout = 10\n"),
+            "test.toml: box.realtime_retry_timeout: must be more than realtime_hold (10.25 s): "
+            "clients abandon a realtime poll after it");
   EXPECT_EQ(fails("[box]\nbogus = 1\n"), "test.toml: box.bogus: unknown key");
   EXPECT_EQ(fails("[[box.tokens]]\ntoken = \"t\"\nstream = \"s\"\n"),
             "test.toml: box.tokens[0].user: is required: { id, name, login }");
@@ -415,6 +426,13 @@ stream = "box:user:11"
   EXPECT_EQ(fails("[[box.tokens]]\ntoken = \"t\"\nuser = { id = \"1\" }\n"),
             "test.toml: box.tokens[0].stream: is required (the stream of the user's events)");
   EXPECT_EQ(fails(entry + entry), "test.toml: box.tokens[1].token: this token is configured twice");
+
+  for (auto ok : {"realtime_hold = 1\n", "realtime_hold = 45\nrealtime_retry_timeout = 46\n"}) {
+    box_dialect d;
+    toml::table doc = toml::parse(std::string("[box]\n") + ok);
+    common::config_errors errors("test.toml");
+    EXPECT_TRUE(d.configure(common::config_table(doc, "", errors))) << ok << errors.message();
+  }
 
   box_dialect d;
   toml::table doc = toml::parse("[box]\nrealtime_ttl = 90\n" + entry);
