@@ -1,10 +1,10 @@
 // core/principal.hpp: who is calling, and which streams they may read or publish to.
 //
 // A principal is what a credential resolves to (api/common/credentials.hpp finds it): an
-// identity that dialects show back to their clients (Zulip's user id and full name, Box's
-// `created_by`, a Chaturbate room's username), the streams that are its own (a Zulip user's
-// event stream, a Box user's, a room's), and glob patterns for any further streams it may read
-// or publish to (the native API's keys). Plain values: no I/O, no secrets.
+// identity (Zulip's user id and full name, a Box token's configured user, a Chaturbate room's
+// username; a Box event's `created_by` is the publisher's, not this), the streams that are its
+// own (a Zulip user's event stream, a Box user's, a room's), and glob patterns for any further
+// streams it may read or publish to (the native API's keys). Plain values: no I/O, no secrets.
 #pragma once
 
 #include <string>

@@ -78,7 +78,8 @@ TEST_F(BoxApi, StreamPositionsNowZeroResumeAndBeyondTheHead) {
   ASSERT_EQ(empty.status, 200u) << empty;
   EXPECT_EQ(empty.header("Content-Type"), "application/json");
   EXPECT_EQ(next(empty), offset) << "an empty stream's head is still not 0";
-  EXPECT_TRUE(empty.json().at("next_stream_position").is_number()) << "a JSON integer";
+  const boost::json::value position = empty.json().at("next_stream_position");
+  EXPECT_TRUE(position.is_int64() || position.is_uint64()) << "a JSON integer: " << position;
 
   const auto first = publish_box("box:user:11", 5);
   publish_box("box:user:12", 3);
@@ -195,8 +196,8 @@ TEST_F(BoxApi, AQuietHoldEndsWithReconnect) {
   ASSERT_EQ(reply.status, 200u) << reply;
   EXPECT_EQ(reply.body, R"({"version":1,"message":"reconnect"})");
   EXPECT_EQ(reply.header("Content-Type"), "application/json");
-  EXPECT_GE(hold, 2s);
-  EXPECT_LT(hold, 3s);
+  EXPECT_GE(hold, 2s) << "held for realtime_hold";
+  EXPECT_LT(hold, 2s + 5s) << "then answered (generous: the machine may be busy)";
 }
 
 TEST_F(BoxApi, AChannelPastItsTtlAnswersReconnect) {

@@ -150,8 +150,12 @@ class handlers {
     if (!type) return std::nullopt;
     auto from = parse_stream_position(ctx.query("stream_position"));
     if (!from) return gateway_.refuse(ctx, from.err());
-    auto limit =
-        common::parse_count(ctx.query("limit"), {"limit", opts_.default_limit, opts_.max_limit});
+    // Box clamps any larger limit, however many digits it has.
+    const common::count_param limit_param{.name = "limit",
+                                          .fallback = opts_.default_limit,
+                                          .max = opts_.max_limit,
+                                          .clamp_overflow = true};
+    auto limit = common::parse_count(ctx.query("limit"), limit_param);
     if (!limit) return gateway_.refuse(ctx, limit.err());
     feed::poll_request req;
     req.streams.emplace_back(who->who().home_stream());
@@ -163,16 +167,17 @@ class handlers {
   }
 
   std::optional<feed::poll_request> parse_realtime(request_context& ctx) const {
+    // The position first: a refused poll must not count as one of the channel's retries.
+    auto position = ctx.query("stream_position");
+    if (!position || position->empty()) position = "now";
+    auto from = parse_stream_position(position);
+    if (!from) return gateway_.refuse(ctx, from.err());
     const auto id = ctx.query("channel");
     const auto grant = id ? channels_.poll(*id) : std::nullopt;
     if (!grant) {
       ctx.reply(realtime_message("reconnect"));
       return std::nullopt;
     }
-    auto position = ctx.query("stream_position");
-    if (!position || position->empty()) position = "now";
-    auto from = parse_stream_position(position);
-    if (!from) return gateway_.refuse(ctx, from.err());
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         grant->expires - platform_.clock.steady_now());
     feed::poll_request req;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <string>
 
 #include "api/box/box_event.hpp"
 #include "api/common/config_table.hpp"
@@ -29,6 +30,17 @@ bool parse_token(const common::config_table& t, token_entry& e) {
   return t.stream("stream", "the stream of the user's events", e.stream);
 }
 
+// 45000 ms as "45", 1500 ms as "1.5".
+std::string seconds_text(std::chrono::milliseconds d) {
+  std::string text = std::to_string(d.count() / 1000);
+  if (const auto ms = d.count() % 1000) {
+    std::string fraction = std::to_string(1000 + ms).substr(1);
+    while (fraction.back() == '0') fraction.pop_back();
+    text += "." + fraction;
+  }
+  return text;
+}
+
 }  // namespace
 
 bool box_dialect::configure(const common::config_table& root) {
@@ -38,11 +50,16 @@ bool box_dialect::configure(const common::config_table& root) {
   std::int64_t retry_timeout = opts_.retry_timeout.count();
   if (!t->only({"rate_limit_per_minute", "rate_limit_window", "realtime_hold", "realtime_ttl",
                 "realtime_max_retries", "realtime_retry_timeout", "tokens"}) ||
-      !t->rate_limit(opts_.rate) || !t->seconds("realtime_hold", 0, 50, opts_.hold) ||
+      !t->rate_limit(opts_.rate) || !t->seconds("realtime_hold", 1, 50, opts_.hold) ||
       !t->seconds("realtime_ttl", 1, 86400, opts_.channels.ttl) ||
       !t->integer("realtime_max_retries", 1, 1000, max_retries) ||
       !t->integer("realtime_retry_timeout", 1, 86400, retry_timeout))
     return false;
+  // The SDKs abandon a realtime poll after retry_timeout: a quiet hold must end before that.
+  if (std::chrono::seconds(retry_timeout) <= opts_.hold)
+    return t->fail("realtime_retry_timeout", "must be more than realtime_hold (" +
+                                                 seconds_text(opts_.hold) +
+                                                 " s): clients abandon a realtime poll after it");
   opts_.channels.max_retries = static_cast<std::uint32_t>(max_retries);
   opts_.retry_timeout = std::chrono::seconds(retry_timeout);
   std::set<std::string> seen;

@@ -5,6 +5,7 @@
 #include <boost/json/value.hpp>
 #include <cstdio>
 #include <ctime>
+#include <utility>
 
 #include "api/common/json_fields.hpp"
 #include "core/json_text.hpp"
@@ -81,15 +82,25 @@ void check_user(common::json_fields& u) {
   u.optional_string("login");
 }
 
-// A file, folder, user or app item ({type, id}); an enterprise event source ({item_type,
-// item_id}); or any other object (the SDKs keep it as a generic source).
+bool is_string(const json::value* v, std::string_view text) {
+  const json::string* s = v ? v->if_string() : nullptr;
+  return s && std::string_view(*s) == text;
+}
+
+// A file, folder, user or app item ({type, id}; an app item also needs app_item_type); an
+// enterprise event source ({item_type, item_id}; of a file or folder also item_name); or any
+// other object (the SDKs keep it as a generic source). The generated SDKs (box-node-sdk 10,
+// box-typescript-sdk-gen) pick the schema by these fields and throw when a required one is
+// missing or not a string.
 void check_source(common::json_fields& s) {
-  if (s.optional("type")) {
+  if (const json::value* type = s.optional("type")) {
     s.string("type");
     s.string("id");
-  } else if (s.optional("item_type")) {
+    if (is_string(type, "app_item")) s.string("app_item_type");
+  } else if (const json::value* item_type = s.optional("item_type")) {
     s.string("item_type");
     s.string("item_id");
+    if (is_string(item_type, "file") || is_string(item_type, "folder")) s.string("item_name");
   }
 }
 
@@ -160,22 +171,28 @@ const std::string& render_event(const core::event& ev) {
     static const json::object no_fields;
     const json::object* data = core::parsed_data(ev).if_object();
     if (!data) data = &no_fields;
-    auto given = [&](std::string_view key) -> const json::value* {
+    // A given value only of the type the SDKs expect: an event stored before its stream had a
+    // Box token was not checked, and one wrong type makes an SDK throw on every page.
+    auto given = [&](std::string_view key, json::kind kind) -> const json::value* {
       const json::value* v = data->if_contains(key);
-      return v && !v->is_null() ? v : nullptr;
+      return v && v->kind() == kind ? v : nullptr;
     };
     json::object out;
     out.reserve(own_fields.size() + data->size());
     out["type"] = "event";
-    const json::value* id = given("event_id");
+    const json::value* id = given("event_id", json::kind::string);
     out["event_id"] = id ? *id : json::value(derived_event_id(ev));
     out["event_type"] = ev.type;
-    const json::value* created = given("created_at");
+    const json::value* created = given("created_at", json::kind::string);
     out["created_at"] = created ? *created : json::value(iso8601(ev.time_ms));
-    const json::value* recorded = given("recorded_at");
+    const json::value* recorded = given("recorded_at", json::kind::string);
     out["recorded_at"] = recorded ? *recorded : json::value(iso8601(ev.time_ms));
-    for (std::string_view key : {"created_by", "source", "session_id", "additional_details"}) {
-      const json::value* v = given(key);
+    using field = std::pair<std::string_view, json::kind>;
+    for (auto [key, kind] :
+         {field{"created_by", json::kind::object}, field{"source", json::kind::object},
+          field{"session_id", json::kind::string},
+          field{"additional_details", json::kind::object}}) {
+      const json::value* v = given(key, kind);
       out[key] = v ? *v : json::value(nullptr);
     }
     for (const auto& [key, value] : *data)

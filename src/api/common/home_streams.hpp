@@ -26,7 +26,7 @@ struct home_credential {
   std::string secret;
   std::string login;        // empty: the secret alone identifies the caller
   std::string name;         // the principal's label in logs
-  core::identity identity;  // what the dialect shows back (Box's created_by)
+  core::identity identity;  // who the caller is; no response shows it (Box: a token's user)
   std::string stream;       // the home stream, the principal's only one
   std::string rate_key;  // its slot in the dialect's limiter (a configured credential, never input)
 };

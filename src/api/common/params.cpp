@@ -41,7 +41,9 @@ core::result<std::size_t> parse_count(const std::optional<std::string>& text,
   std::uint64_t n = 0;
   const char* last = text->data() + text->size();
   auto [end, ec] = std::from_chars(text->data(), last, n);
-  // Overflow is an error too, as is anything but plain digits.
+  // from_chars consumed only digits when it overflowed.
+  if (ec == std::errc::result_out_of_range && end == last && p.clamp_overflow) return p.max;
+  // Otherwise overflow is an error too, as is anything but plain digits.
   if (ec != std::errc{} || end != last || (n < p.min && !p.clamp_low)) {
     return core::error{core::errc::bad_request,
                        "'" + std::string(p.name) + "' must be " +

@@ -30,10 +30,13 @@ struct count_param {
   std::size_t max;        // larger values are clamped to it
   std::size_t min = 1;    // smaller values are an error, or clamped with `clamp_low`
   bool clamp_low = false;
+  // Digits too many for 64 bits ("99999999999999999999") mean `max` rather than an error.
+  bool clamp_overflow = false;
 };
 
 // A decimal count. Errors are errc::bad_request "'<name>' must be a positive integer" (min 1)
-// or "'<name>' must be an integer of at least <min>".
+// or "'<name>' must be an integer of at least <min>". Without `clamp_overflow`, a value too
+// large for 64 bits is such an error too.
 core::result<std::size_t> parse_count(const std::optional<std::string>& text, const count_param& p);
 
 }  // namespace eventfeed::api::common

@@ -179,6 +179,19 @@ TEST_F(Box, UnknownChannelsAndPollsBeyondMaxRetriesAnswerReconnect) {
   EXPECT_EQ(body(get(url, {})).at("message"), "reconnect");
 }
 
+TEST_F(Box, ARefusedStreamPositionDoesNotSpendARetry) {
+  publish("box:user:11", 1);
+  const auto url = realtime_url();
+  for (int i = 0; i < 4; ++i) {
+    auto refused = get(url + "&stream_position=x", {});
+    EXPECT_EQ(refused.result(), bhttp::status::bad_request) << i;
+    EXPECT_EQ(body(refused).at("code"), "bad_request") << i;
+  }
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(body(get(url + "&stream_position=0", {})).at("message"), "new_change") << i;
+  EXPECT_EQ(body(get(url + "&stream_position=0", {})).at("message"), "reconnect");
+}
+
 TEST_F(Box, ARealtimeChannelFiltersOnItsStreamType) {
   const auto url = realtime_url("?stream_type=changes");
   auto parked = harness_.start(bhttp::verb::get, url + "&stream_position=now");
@@ -268,6 +281,7 @@ TEST_F(Box, LimitsDefaultTo100AndAreClampedTo500) {
   EXPECT_EQ(count("&limit=500", "tok-ann"), 500);
   EXPECT_EQ(count("&limit=800", "tok-ann"), 500);
   EXPECT_EQ(count("&limit=100000", "tok-ann-2"), 500);
+  EXPECT_EQ(count("&limit=99999999999999999999", "tok-ann"), 500) << "past 64 bits: clamped too";
   for (auto bad : {"0", "-1", "ten"}) {
     auto res = get(std::string("/2.0/events?limit=") + bad, bearer("tok-ann-2"));
     EXPECT_EQ(res.result(), bhttp::status::bad_request) << bad;
@@ -388,7 +402,18 @@ user = { id = "11" }
 stream = "box:user:11"
 )";
   EXPECT_EQ(fails("[box]\nrealtime_hold = 51\n"),
-            "test.toml: box.realtime_hold: must be between 0 and 50 seconds");
+            "test.toml: box.realtime_hold: must be between 1 and 50 seconds");
+  EXPECT_EQ(fails("[box]\nrealtime_hold = 0\n"),
+            "test.toml: box.realtime_hold: must be between 1 and 50 seconds")
+      << "every poll would answer reconnect at once";
+  EXPECT_EQ(fails("[box]\nrealtime_hold = 0.5\n"),
+            "test.toml: box.realtime_hold: must be between 1 and 50 seconds");
+  EXPECT_EQ(fails("[box]\nrealtime_retry_timeout = 45\n"),
+            "test.toml: box.realtime_retry_timeout: must be more than realtime_hold (45 s): "
+            "clients abandon a realtime poll after it");
+  EXPECT_EQ(fails("[box]\nrealtime_hold = 10.25\nrealtime_retry_timeout = 10\n"),
+            "test.toml: box.realtime_retry_timeout: must be more than realtime_hold (10.25 s): "
+            "clients abandon a realtime poll after it");
   EXPECT_EQ(fails("[box]\nbogus = 1\n"), "test.toml: box.bogus: unknown key");
   EXPECT_EQ(fails("[[box.tokens]]\ntoken = \"t\"\nstream = \"s\"\n"),
             "test.toml: box.tokens[0].user: is required: { id, name, login }");
@@ -401,6 +426,13 @@ stream = "box:user:11"
   EXPECT_EQ(fails("[[box.tokens]]\ntoken = \"t\"\nuser = { id = \"1\" }\n"),
             "test.toml: box.tokens[0].stream: is required (the stream of the user's events)");
   EXPECT_EQ(fails(entry + entry), "test.toml: box.tokens[1].token: this token is configured twice");
+
+  for (auto ok : {"realtime_hold = 1\n", "realtime_hold = 45\nrealtime_retry_timeout = 46\n"}) {
+    box_dialect d;
+    toml::table doc = toml::parse(std::string("[box]\n") + ok);
+    common::config_errors errors("test.toml");
+    EXPECT_TRUE(d.configure(common::config_table(doc, "", errors))) << ok << errors.message();
+  }
 
   box_dialect d;
   toml::table doc = toml::parse("[box]\nrealtime_ttl = 90\n" + entry);

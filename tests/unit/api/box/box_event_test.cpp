@@ -123,14 +123,39 @@ TEST(BoxEvents, WhatThePublisherGaveWins) {
   EXPECT_EQ(v.at("additional_details"), json::parse(R"({"a":1})"));
 }
 
+TEST(BoxEvents, GivenFieldsOfTheWrongTypeAreNotRendered) {
+  // As an event stored before its stream had a Box token may be: never checked.
+  auto ev =
+      make_event("ITEM_UPLOAD", R"({"event_id":5,"created_at":1767323045,"recorded_at":{"t":1},)"
+                                R"("session_id":7,"created_by":"11","source":"file",)"
+                                R"("additional_details":[1],"extra":true})");
+  const json::value v = json::parse(render_event(*ev));
+  EXPECT_EQ(v.at("event_id"), json::value(derived_event_id(*ev)));
+  EXPECT_EQ(v.at("created_at"), "2026-01-02T03:04:05+00:00");
+  EXPECT_EQ(v.at("recorded_at"), "2026-01-02T03:04:05+00:00");
+  for (auto key : {"session_id", "created_by", "source", "additional_details"})
+    EXPECT_TRUE(v.at(key).is_null()) << key;
+  EXPECT_EQ(v.at("extra"), true) << "other keys pass through";
+  EXPECT_EQ(v.as_object().size(), 10u) << v;
+}
+
 TEST(BoxEvents, ChecksWhatTheSdksNeed) {
   EXPECT_EQ(check_event("ITEM_UPLOAD", data()), std::nullopt);
   EXPECT_EQ(check_event("ITEM_UPLOAD", R"({"created_by":)" + user + "}"), std::nullopt);
   EXPECT_EQ(check_event("LOCK_DESTROY", R"({"created_by":)" + user + R"(,"source":null})"),
             std::nullopt);
   EXPECT_EQ(check_event("UPLOAD", R"({"created_by":)" + user +
-                                      R"(,"source":{"item_type":"file","item_id":"9"}})"),
+                                      R"(,"source":{"item_type":"file","item_id":"9",)"
+                                      R"("item_name":"a.txt"}})"),
             std::nullopt);
+  EXPECT_EQ(
+      check_event("X", R"({"created_by":)" + user +
+                           R"(,"source":{"type":"app_item","id":"1","app_item_type":"hubs"}})"),
+      std::nullopt);
+  EXPECT_EQ(check_event("X", R"({"created_by":)" + user +
+                                 R"(,"source":{"item_type":"user","item_id":"9"}})"),
+            std::nullopt)
+      << "an item_type the SDKs do not know is a generic source: no item_name needed";
   EXPECT_EQ(check_event("X", R"({"created_by":)" + user + R"(,"source":{"anything":1}})"),
             std::nullopt)
       << "a generic source";
@@ -150,6 +175,18 @@ TEST(BoxEvents, ChecksWhatTheSdksNeed) {
       {R"({"created_by":)" + user + R"(,"source":{"type":"folder"}})", "'source.id' is required"},
       {R"({"created_by":)" + user + R"(,"source":{"item_type":"file","item_id":9}})",
        "'source.item_id' must be a string"},
+      {R"({"created_by":)" + user + R"(,"source":{"type":"app_item","id":"1"}})",
+       "'source.app_item_type' is required"},
+      {R"({"created_by":)" + user + R"(,"source":{"type":"app_item","id":"1","app_item_type":2}})",
+       "'source.app_item_type' must be a string"},
+      {R"({"created_by":)" + user + R"(,"source":{"item_type":"file","item_id":"9"}})",
+       "'source.item_name' is required"},
+      {R"({"created_by":)" + user +
+           R"(,"source":{"item_type":"folder","item_id":"9","item_name":null}})",
+       "'source.item_name' must be a string"},
+      {R"({"created_by":)" + user +
+           R"(,"source":{"item_type":"folder","item_id":"9","item_name":5}})",
+       "'source.item_name' must be a string"},
       {R"({"created_by":)" + user + R"(,"session_id":7})", "'session_id' must be a string or null"},
       {R"({"created_by":)" + user + R"(,"additional_details":[]})",
        "'additional_details' must be an object or null"},

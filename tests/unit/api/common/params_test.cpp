@@ -55,5 +55,19 @@ TEST(ParseCount, DefaultsClampsAndRefuses) {
             "'count' must be an integer of at least 2");
 }
 
+TEST(ParseCount, OverflowIsClampedOnlyWhenAsked) {
+  const count_param clamped{.name = "limit", .fallback = 100, .max = 500, .clamp_overflow = true};
+  EXPECT_EQ(*parse_count("99999999999999999999", clamped), 500u);
+  EXPECT_EQ(*parse_count("18446744073709551616", clamped), 500u);
+  EXPECT_EQ(*parse_count("18446744073709551615", clamped), 500u);
+  for (const char* bad : {"0", "-99999999999999999999", "99999999999999999999x", "1e30"}) {
+    auto r = parse_count(bad, clamped);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.err().message, "'limit' must be a positive integer") << bad;
+  }
+  EXPECT_FALSE(parse_count("99999999999999999999", {"limit", 100, 500}))
+      << "the native API's 'not an integer'";
+}
+
 }  // namespace
 }  // namespace eventfeed::api::common
