@@ -18,17 +18,18 @@ function zulipUser(id) {
   };
 }
 
-// A config for `users` on `store` ("memory", or "sqlite" in the server's directory, for
-// restarts), a publisher key and generous rate limits (zulip-js polls once a second, the tests
+// A config for `users` on `store` ("memory", or "sqlite" in `dataDir`, an absolute path that
+// outlives restarts), a publisher key and generous rate limits (zulip-js polls once a second, the tests
 // register many queues). `zulipSettings` adds keys to [zulip].
-function zulipConfig(users, { store = 'memory', zulipSettings = '' } = {}) {
+function zulipConfig(users, { store = 'memory', dataDir = null, zulipSettings = '' } = {}) {
+  if (store === 'sqlite' && !dataDir) throw new Error('zulipConfig: a sqlite store needs dataDir');
   let cfg = `[server]
 threads = 2
 access_log = false
 
 [store]
 backend = "${store}"
-${store === 'sqlite' ? 'data_dir = "data"\n' : ''}
+${store === 'sqlite' ? `data_dir = ${JSON.stringify(dataDir)}\n` : ''}
 [[keys]]
 name = "publisher"
 key = "${PUBLISHER_KEY}"
