@@ -46,8 +46,11 @@
 //
 // Stopping. `stop` (a std::stop_token) may be requested from any thread, a signal-handling
 // thread typically: the poll in flight or the wait is abandoned within milliseconds and the
-// call returns the cursor reached. A handler that throws ends the loop: the exception leaves
-// call_on_each_event unchanged and the cursor is not advanced past the event it was given.
+// call returns the cursor reached. Once the stop is requested no further event is handed over,
+// not even the rest of the answer at hand, so a handler that requests it after the last event
+// it wants leaves the cursor right after that event. A handler that throws ends the loop: the
+// exception leaves call_on_each_event unchanged and the cursor is not advanced past the event it
+// was given.
 //
 // Thread affinity: the handler and `on_retry` run on the thread that called
 // call_on_each_event. The async form (eventfeed/follow_async.hpp) runs the same loop on an Asio

@@ -96,7 +96,7 @@ net::awaitable<result<follow_summary>> follow(std::string stream, event_handler 
           s, poll_request(st.stream(), st.next_poll(), s.options()), parse_poll);
       if (got) {
         st.succeeded();
-        if (auto bad = st.deliver(*got, handler)) co_return std::move(*bad);
+        if (auto bad = st.deliver(*got, handler, stop)) co_return std::move(*bad);
         continue;
       }
       failure = std::move(got).err();

@@ -104,8 +104,8 @@ void follow_state::succeeded() noexcept {
   backoff_.reset();
 }
 
-std::optional<error> follow_state::deliver(const poll_result& answer,
-                                           const event_handler& handler) {
+std::optional<error> follow_state::deliver(const poll_result& answer, const event_handler& handler,
+                                           const std::stop_token& stop) {
   if (answer.gap) {
     delivery d;
     d.gap = true;
@@ -114,12 +114,14 @@ std::optional<error> follow_state::deliver(const poll_result& answer,
   }
   delivery d;
   for (const auto& ev : answer.events) {
+    if (stop.stop_requested()) return std::nullopt;
     if (has_cursor_ && ev.pos <= cursor_) continue;  // never twice, whatever a server answers
     d.ev = ev;
     handler(d);
     ++delivered_;
     if (auto failed = advance(ev.pos)) return failed;
   }
+  if (stop.stop_requested()) return std::nullopt;
   if (answer.next > cursor_) return advance(answer.next);  // past events the filter skipped
   return std::nullopt;
 }

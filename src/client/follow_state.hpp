@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <stop_token>
 #include <string>
 
 #include "client/backoff.hpp"
@@ -47,9 +48,12 @@ class follow_state {
   void succeeded() noexcept;
 
   // Hands an answer to `handler`: the gap if any, then each event, advancing (and saving) the
-  // cursor after each return, then past `next`. What the handler throws propagates, the cursor
-  // left before the event. Fails only when the cursor file cannot be written.
-  std::optional<error> deliver(const poll_result& answer, const event_handler& handler);
+  // cursor after each return, then past `next`. Once `stop` is requested (by the handler
+  // itself, say after its last wanted event) it hands nothing more over and the cursor stays
+  // after the last event handled. What the handler throws propagates, the cursor left before
+  // the event. Fails only when the cursor file cannot be written.
+  std::optional<error> deliver(const poll_result& answer, const event_handler& handler,
+                               const std::stop_token& stop = {});
 
   follow_summary summary() const noexcept { return {cursor_, delivered_}; }
 

@@ -167,6 +167,19 @@ TEST_F(FollowState, AThrowingHandlerLeavesTheCursorBeforeItsEvent) {
   EXPECT_EQ(seen_[1].ev.pos, 2u);
 }
 
+TEST_F(FollowState, AStopRequestedByTheHandlerEndsTheHandOverAfterItsEvent) {
+  opts_.from = "0";
+  auto st = open();
+  std::stop_source stop;
+  event_handler h = [&](const delivery& d) {
+    seen_.push_back(d);
+    if (d.ev.pos == 2) stop.request_stop();
+  };
+  ASSERT_FALSE(st.deliver(answer({ev(1), ev(2), ev(3)}, 9), h, stop.get_token()));
+  EXPECT_EQ(seen_.size(), 2u);
+  EXPECT_EQ(st.summary().cursor, 2u);  // not past 3, nor past `next`
+}
+
 TEST_F(FollowState, AGapIsHandedOverBeforeTheEventsAfterIt) {
   opts_.from = "4";
   auto st = open();
