@@ -1,8 +1,8 @@
 # tests/package/install_and_build.cmake (cmake -P): the installed package works for a project
 # outside the tree. Installs the build in BINARY_DIR into a scratch prefix under WORK_DIR, then
-# configures and builds EXAMPLE_DIR (examples/client) against that prefix alone with
-# find_package(eventfeed), and runs the example without arguments (it prints its usage and
-# exits 2), which proves it links and starts; and checks that DOC_FILE (docs/client.md) shows
+# configures and builds EXAMPLE_DIR (examples/client: the plain and the async example) against
+# that prefix alone with find_package(eventfeed), and runs each without arguments (it prints its
+# usage and exits 2), which proves it links and starts; and checks that DOC_FILE (docs/client.md) shows
 # the example as it is. CXX_FLAGS and LINK_FLAGS carry the sanitizer flags
 # of the build under test, since the installed library was compiled with them.
 foreach(var BINARY_DIR EXAMPLE_DIR WORK_DIR DOC_FILE)
@@ -47,8 +47,10 @@ run("configuring the example" ${CMAKE_COMMAND} -S ${EXAMPLE_DIR} -B ${WORK_DIR}/
   -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}"
   "-DCMAKE_EXE_LINKER_FLAGS=${LINK_FLAGS}")
 run("building the example" ${CMAKE_COMMAND} --build ${WORK_DIR}/build)
-execute_process(COMMAND ${WORK_DIR}/build/follow_room RESULT_VARIABLE rc ERROR_VARIABLE err)
-if(NOT rc EQUAL 2 OR NOT err MATCHES "usage: follow_room")
-  message(FATAL_ERROR "the example did not start as expected (${rc}): ${err}")
-endif()
+foreach(example follow_room follow_room_async)
+  execute_process(COMMAND ${WORK_DIR}/build/${example} RESULT_VARIABLE rc ERROR_VARIABLE err)
+  if(NOT rc EQUAL 2 OR NOT err MATCHES "usage: ${example} ")
+    message(FATAL_ERROR "${example} did not start as expected (${rc}): ${err}")
+  endif()
+endforeach()
 message(STATUS "installed into ${prefix}; examples/client built and started against it")
