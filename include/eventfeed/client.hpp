@@ -57,9 +57,11 @@ enum class error_kind : std::uint8_t {
   server,            // the server answered with an error status (`status`, `code`, `message`)
   protocol,          // the answer is not what the API documents (not JSON, a field missing)
   cancelled,         // cancel() was called
+  local,             // on this machine: a cursor file missing, damaged, unreadable or unwritable
 };
 
-// Short stable name of a kind: "invalid_argument", "transport", "server", "protocol", "cancelled".
+// Short stable name of a kind: "invalid_argument", "transport", "server", "protocol", "cancelled",
+// "local".
 std::string_view to_string(error_kind kind) noexcept;
 
 struct error {
@@ -70,6 +72,8 @@ struct error {
   // "invalid_json", "resolve", "connect", "timeout", "closed", "io", "bad_response", "cancelled".
   std::string code{};
   std::string message{};  // for people; no trailing period
+  // server: the delay the answer asked for in `Retry-After` (whole seconds), 0 when it had none.
+  std::chrono::milliseconds retry_after{0};
 
   // True for failures that may go away by themselves: transport errors and server answers 429,
   // 500, 502, 503 and 504. Bad keys, rights, requests and cancellation are not retryable.

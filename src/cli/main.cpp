@@ -15,16 +15,20 @@
 //            are published (the message says how many events), its own batch is not.
 //   tail     stdout: one line per event, {"position":P,"time":T,"type":"...","data":{...}}
 //            (keys in that order, compact, the server's own rendering), flushed after each
-//            batch. Nothing else is written to stdout. It polls from --after (default "now",
-//            which the server resolves when the first poll arrives: pass a position to be sure
-//            to see events published right after starting tail) and then from each answer's
-//            `next`. SIGINT or SIGTERM ends it with exit 0 within milliseconds, as does printing
-//            --count events. Connection failures and 429/5xx answers are retried forever with a
-//            backoff of 0.5 s doubling to 8 s, each announced on stderr as
-//            "eventfeed: tail: <error>; retrying in <S> s"; any other error answer (400, 401,
-//            403, 404, 413) ends it with exit 1. A gap (events trimmed by retention before they
-//            were read) is reported on stderr as "eventfeed: warning: gap in stream ..." and
-//            tail goes on.
+//            event. Nothing else is written to stdout. It is call_on_each_event
+//            (eventfeed/follow.hpp): it polls from --after (default "now", resolved to the
+//            stream's head before the first poll) and then from the cursor of the last event
+//            printed. With --cursor-file F it resumes from F when F exists (--after is then
+//            ignored) and rewrites F after each event printed; a missing F is a usage error
+//            (exit 2) unless --after is given, which starts it. SIGINT or SIGTERM ends it with
+//            exit 0 within milliseconds, as does printing --count events. Connection failures
+//            and 429/5xx answers are retried forever: with several --url, at once on the next
+//            one, and once all failed, after a backoff with full jitter up to 8 s (0.5 s
+//            first); a Retry-After is honoured. Each retry is announced on stderr as
+//            "eventfeed: tail: <error>; retrying [<url>] in <S> s"; any other error answer
+//            (400, 401, 403, 404) ends it with exit 1, as does a damaged or unreadable cursor
+//            file. A gap (events trimmed by retention before they were read) is reported on
+//            stderr as "eventfeed: warning: gap in stream ..." and tail goes on.
 //   demo     stdout: one line per event published, "[method] what happened"; a first line on
 //            stderr says where it publishes. It starts with broadcastStart and ends, after
 //            --count events or on SIGINT/SIGTERM (exit 0), with broadcastStop. A server error
@@ -56,6 +60,7 @@
 #include "client/ndjson.hpp"
 #include "client/url.hpp"
 #include "eventfeed/client.hpp"
+#include "eventfeed/follow.hpp"
 #include "server/app.hpp"
 #include "server/config.hpp"
 
@@ -110,8 +115,10 @@ int run_serve(const serve_args& args) {
 // ---- shared by publish and tail ----------------------------------------------------------------
 
 struct remote_args {
-  std::string url = "http://127.0.0.1:8080";
+  // --url, repeatable: `tail` fails over between them; `publish` and `demo` use the first.
+  std::vector<std::string> urls = {"http://127.0.0.1:8080"};
   std::string key;
+  const std::string& url() const { return urls.front(); }
 };
 
 int exit_code_for(const eventfeed::error& e) {
@@ -150,7 +157,7 @@ struct publish_args {
 };
 
 int run_publish(const remote_args& remote, const publish_args& args) {
-  eventfeed::client c({.url = remote.url, .key = remote.key});
+  eventfeed::client c({.url = remote.url(), .key = remote.key});
   if (args.data != "-") {
     auto done = c.publish(args.stream, args.type, args.data);
     if (!done) return fail("publish", done.err());
@@ -182,7 +189,8 @@ int run_publish(const remote_args& remote, const publish_args& args) {
 // ---- tail --------------------------------------------------------------------------------------
 
 // SIGINT and SIGTERM, taken out of the process's hands and given to a thread of their own, which
-// calls `on_stop` (client::cancel) on the first one and ends the process at once on a second.
+// calls `on_stop` (client::cancel, or a stop request) on the first one and ends the process at
+// once on a second.
 // Construct it before any other thread starts: the threads inherit the blocked signal mask.
 class stop_signals {
  public:
@@ -242,57 +250,63 @@ class stop_signals {
 struct tail_args {
   std::string stream;
   std::string after = "now";
+  bool after_given = false;  // --after on the command line (starts a missing --cursor-file)
+  std::string cursor_file;
   std::vector<std::string> types;
   std::size_t limit = 0;  // per poll; 0: the server's default
   std::size_t count = 0;  // stop after this many events; 0: never
   double timeout_s = 30;  // long-poll hold
 };
 
-constexpr milliseconds first_backoff{500};
-constexpr milliseconds max_backoff{8000};
+// What the handler throws when stdout is gone: the loop ends, the cursor before that event.
+struct output_closed {};
 
 int run_tail(const remote_args& remote, const tail_args& args) {
-  eventfeed::client c({.url = remote.url, .key = remote.key});
-  stop_signals signals([&c] { c.cancel(); });  // after `c`: destroyed first, joins its thread
+  std::stop_source stop;
+  stop_signals signals([&stop] { stop.request_stop(); });
 
-  eventfeed::poll_options opts;
-  opts.after = args.after;
-  opts.timeout = milliseconds(static_cast<std::int64_t>(args.timeout_s * 1000.0));
-  opts.types = args.types;
-  opts.limit = args.limit;
+  eventfeed::follow_options o;
+  o.urls = remote.urls;
+  o.key = remote.key;
+  o.from = args.after;
+  o.types = args.types;
+  o.limit = args.limit;
+  o.poll_timeout = milliseconds(static_cast<std::int64_t>(args.timeout_s * 1000.0));
+  o.cursor_file = args.cursor_file;
+  o.start_if_missing = args.after_given;
+  o.retry = {.initial = milliseconds(500), .cap = milliseconds(8000)};
+  const bool several = remote.urls.size() > 1;
+  o.on_retry = [several](const eventfeed::retry_notice& n) {
+    std::fprintf(stderr, "eventfeed: tail: %s; retrying%s%s in %s s\n", n.err.to_string().c_str(),
+                 several ? " " : "", several ? n.url.c_str() : "",
+                 eventfeed::detail::format_seconds(n.delay).c_str());
+  };
+
   std::size_t printed = 0;
-  milliseconds backoff = first_backoff;
-
-  for (;;) {
-    auto got = c.poll(args.stream, opts);
-    if (!got) {
-      if (signals.stopped()) return exit_ok;
-      const auto& e = got.err();
-      if (!e.retryable()) return fail("tail", e);
-      std::fprintf(stderr, "eventfeed: tail: %s; retrying in %s s\n", e.to_string().c_str(),
-                   eventfeed::detail::format_seconds(backoff).c_str());
-      if (signals.sleep_for(backoff)) return exit_ok;
-      backoff = std::min(backoff * 2, max_backoff);
-      continue;
-    }
-    backoff = first_backoff;
-    if (got->gap) {
-      const auto resumed = got->events.empty() ? got->next : got->events.front().pos;
+  auto handler = [&](const eventfeed::delivery& d) {
+    if (d.gap) {
       std::fprintf(stderr,
-                   "eventfeed: warning: gap in stream '%s': events after position %s were removed "
-                   "by retention before they were read; resuming at position %llu\n",
-                   args.stream.c_str(), opts.after.c_str(),
-                   static_cast<unsigned long long>(resumed));
+                   "eventfeed: warning: gap in stream '%s': events after position %llu were "
+                   "removed by retention before they were read\n",
+                   args.stream.c_str(), static_cast<unsigned long long>(d.gap_after));
+      return;
     }
-    std::string out;
-    for (const auto& ev : got->events) {
-      out += eventfeed::to_json(ev);
-      out += '\n';
-      if (args.count != 0 && ++printed == args.count) break;
+    if (!emit(eventfeed::to_json(d.ev) + "\n")) throw output_closed{};
+    if (args.count != 0 && ++printed == args.count) stop.request_stop();
+  };
+  try {
+    auto end = eventfeed::call_on_each_event(args.stream, handler, o, stop.get_token());
+    if (!end && end.err().code == "cursor_file_missing") {
+      std::fprintf(stderr,
+                   "eventfeed: tail: cursor file '%s' does not exist; pass --after (now, 0 or a "
+                   "position) to start a new one there\n",
+                   args.cursor_file.c_str());
+      return exit_usage;
     }
-    if (!emit(out)) return exit_failed;  // events that arrived with the signal are printed too
-    if (signals.stopped() || (args.count != 0 && printed >= args.count)) return exit_ok;
-    opts.after = std::to_string(got->next);
+    if (!end) return fail("tail", end.err());
+    return exit_ok;
+  } catch (const output_closed&) {
+    return exit_failed;
   }
 }
 
@@ -311,7 +325,7 @@ struct demo_args {
 constexpr const char* demo_key = "demo-publisher-key";
 
 int run_demo(const remote_args& remote, const demo_args& args) {
-  eventfeed::client c({.url = remote.url, .key = remote.key.empty() ? demo_key : remote.key});
+  eventfeed::client c({.url = remote.url(), .key = remote.key.empty() ? demo_key : remote.key});
   stop_signals signals([&c] { c.cancel(); });
   const std::uint64_t seed = args.seed ? args.seed : std::random_device{}();
   eventfeed::cli::demo_room room(args.broadcaster, seed);
@@ -321,7 +335,8 @@ int run_demo(const remote_args& remote, const demo_args& args) {
   std::fprintf(stderr,
                "eventfeed: demo: publishing a made-up show of '%s' to %s at %s, about one event "
                "every %.1f s; Ctrl-C ends it\n",
-               args.broadcaster.c_str(), args.stream.c_str(), remote.url.c_str(), args.interval_s);
+               args.broadcaster.c_str(), args.stream.c_str(), remote.url().c_str(),
+               args.interval_s);
   auto publish = [&](const eventfeed::cli::demo_event& e) {
     auto done = c.publish(args.stream, e.method, e.data);
     if (!done) return fail("demo", done.err());
@@ -335,7 +350,8 @@ int run_demo(const remote_args& remote, const demo_args& args) {
     if (int rc = publish(room.next()); rc != exit_ok) return signals.stopped() ? exit_ok : rc;
   }
   // The show ends properly, also on Ctrl-C (a fresh client: the first was cancelled).
-  eventfeed::client closing({.url = remote.url, .key = remote.key.empty() ? demo_key : remote.key});
+  eventfeed::client closing(
+      {.url = remote.url(), .key = remote.key.empty() ? demo_key : remote.key});
   auto e = room.stop();
   if (auto done = closing.publish(args.stream, e.method, e.data); !done)
     return fail("demo", done.err());
@@ -398,7 +414,9 @@ int main(int argc, char** argv) {
   cli.fallthrough();  // --url/--key also after the subcommand
 
   remote_args remote;
-  cli.add_option("--url", remote.url, "Server base URL, http://host[:port][/prefix]")
+  cli.add_option("--url", remote.urls,
+                 "Server base URL, http://host[:port][/prefix]; repeat it to give tail servers "
+                 "to fail over to (publish and demo use the first)")
       ->envname("EVENTFEED_URL")
       ->capture_default_str();
   cli.add_option("--key", remote.key, "API key, sent as 'Authorization: Bearer <key>'")
@@ -455,12 +473,21 @@ Examples:
   eventfeed tail room:alice
   eventfeed tail room:alice --after 0 --count 10    # the first 10 retained events, then exit
   eventfeed tail '{acme}user:42' --types tip,join
+  eventfeed tail room:alice --cursor-file alice.cursor --after now   # first run: starts the file
+  eventfeed tail room:alice --cursor-file alice.cursor               # later runs resume from it
+  eventfeed tail room:alice --url http://10.0.0.1:8080 --url http://10.0.0.2:8080  # failover
 
 --url and --key (or EVENTFEED_URL, EVENTFEED_KEY) may also be given here; see eventfeed --help.)");
   tail_cmd->add_option("STREAM", tail.stream, "Stream name")->required();
-  tail_cmd
-      ->add_option("--after", tail.after, "Start after this position, or 'now' for new events only")
-      ->capture_default_str();
+  auto* after_opt =
+      tail_cmd
+          ->add_option("--after", tail.after,
+                       "Start after this position, or 'now' for new events only; with "
+                       "--cursor-file, only when the file does not exist yet")
+          ->capture_default_str();
+  tail_cmd->add_option("--cursor-file", tail.cursor_file,
+                       "Keep the cursor in this file (rewritten after each event printed) and "
+                       "resume from it; a missing file is an error unless --after is given");
   tail_cmd->add_option("--types", tail.types, "Only these event types, comma-separated")
       ->delimiter(',');
   tail_cmd->add_option("--limit", tail.limit, "At most N events per poll request")
@@ -505,10 +532,13 @@ The key is --key or EVENTFEED_KEY, else demo.toml's publisher key (demo-publishe
   }
 
   if (serve_cmd->parsed()) return run_serve(serve);
-  if (auto url = eventfeed::parse_url(remote.url); !url) {
-    std::fprintf(stderr, "eventfeed: --url: %s\n", url.err().message.c_str());
-    return exit_usage;
+  for (const auto& u : remote.urls) {
+    if (auto url = eventfeed::parse_url(u); !url) {
+      std::fprintf(stderr, "eventfeed: --url: %s\n", url.err().message.c_str());
+      return exit_usage;
+    }
   }
+  tail.after_given = after_opt->count() > 0;
   if (publish_cmd->parsed()) return run_publish(remote, publish);
   if (demo_cmd->parsed()) return run_demo(remote, demo);
   return run_tail(remote, tail);

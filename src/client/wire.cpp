@@ -23,6 +23,8 @@ std::string_view to_string(error_kind kind) noexcept {
       return "protocol";
     case error_kind::cancelled:
       return "cancelled";
+    case error_kind::local:
+      return "local";
   }
   return "unknown";
 }

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
+#include <filesystem>
 
 #include "server_fixture.hpp"
 
@@ -103,6 +105,51 @@ TEST_F(Cli, TailWithCountExitsByItselfAfterThatManyEvents) {
   EXPECT_EQ(*l1, tail_line(*l1, p1, "a", R"({"i":1})"));
   EXPECT_EQ(*l2, tail_line(*l2, p2, "b", R"({"i":2})"));
   EXPECT_FALSE(tail.read_line(100ms)) << "more than --count lines";
+}
+
+TEST_F(Cli, TailWithACursorFileResumesWhereItStoppedAndNeedsAStartForANewFile) {
+  const auto p1 = publish_one("room:resume", "a", R"({"i":1})");
+  const auto p2 = publish_one("room:resume", "b", R"({"i":2})");
+  const auto p3 = publish_one("room:resume", "c", R"({"i":3})");
+  temp_dir dir;
+  const std::string cursor = (dir.path() / "tail.cursor").string();
+
+  // No file and no --after: a usage error, never a silent start from "now".
+  std::string out, err;
+  auto status = run({"tail", "room:resume", "--cursor-file", cursor}, &out, &err);
+  EXPECT_TRUE(status.exited && status.code == 2) << status << "\n" << err;
+  EXPECT_EQ(out, "");
+  EXPECT_NE(err.find("pass --after"), std::string::npos) << err;
+  EXPECT_FALSE(std::filesystem::exists(cursor));
+
+  status = run({"tail", "room:resume", "--cursor-file", cursor, "--after", "0", "--count", "2"},
+               &out, &err);
+  EXPECT_TRUE(status.exited && status.code == 0) << status << "\n" << err;
+  auto lines = out;
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 2) << out;
+  EXPECT_NE(out.find(R"("position":)" + std::to_string(p1)), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("position":)" + std::to_string(p2)), std::string::npos) << out;
+
+  // The file wins over --after: the next run starts after p2, with the third event only.
+  status = run({"tail", "room:resume", "--cursor-file", cursor, "--after", "0", "--count", "1"},
+               &out, &err);
+  EXPECT_TRUE(status.exited && status.code == 0) << status << "\n" << err;
+  EXPECT_EQ(out, tail_line(out.substr(0, out.size() - 1), p3, "c", R"({"i":3})") + "\n");
+}
+
+TEST_F(Cli, TailFailsOverToTheNextUrl) {
+  const auto p1 = publish_one("room:fo", "a", R"({"i":1})");
+  // A port nothing listens on, first; command() adds the live server's --url after it.
+  child_process tail(
+      command({"tail", "room:fo", "--after", "0", "--count", "1", "--url", "http://127.0.0.1:1"}));
+  auto status = tail.wait(20s);
+  EXPECT_TRUE(status.exited && status.code == 0) << status << "\n" << tail.stderr_text();
+  ASSERT_TRUE(tail.wait_stdout_closed(5s));
+  auto line = tail.read_line(1s);
+  ASSERT_TRUE(line) << tail.stderr_text();
+  EXPECT_EQ(*line, tail_line(*line, p1, "a", R"({"i":1})"));
+  EXPECT_NE(tail.stderr_text().find("retrying " + server_->url()), std::string::npos)
+      << tail.stderr_text();
 }
 
 TEST_F(Cli, ServerRefusalsExit1AndUsageErrorsExit2WithNothingOnStdout) {

@@ -236,11 +236,13 @@ void write_file(const std::filesystem::path& path, const std::string& text) {
 }  // namespace
 
 server_process::server_process(const std::string& config_toml,
-                               std::chrono::milliseconds startup_timeout)
+                               std::chrono::milliseconds startup_timeout,
+                               unsigned short listen_port)
     : config_path_(dir_.path() / "eventfeed.toml") {
   write_file(config_path_, config_toml);
-  process_ = std::make_unique<child_process>(std::vector<std::string>{
-      eventfeed_binary(), "serve", "--config", config_path_.string(), "--listen", "127.0.0.1:0"});
+  process_ = std::make_unique<child_process>(
+      std::vector<std::string>{eventfeed_binary(), "serve", "--config", config_path_.string(),
+                               "--listen", "127.0.0.1:" + std::to_string(listen_port)});
   auto line = process_->read_line(startup_timeout);
   const std::string prefix = "eventfeed listening on 127.0.0.1:";
   if (!line || !line->starts_with(prefix)) {

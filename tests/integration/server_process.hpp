@@ -102,10 +102,12 @@ class child_process {
 
 class server_process {
  public:
-  // Starts the server on `config_toml` (its [server] listen is overridden to 127.0.0.1:0).
-  // Throws std::runtime_error, with the server's stderr, if it exits or stays silent.
+  // Starts the server on `config_toml` (its [server] listen is overridden to 127.0.0.1:<port>;
+  // 0: a port the kernel picks, the usual; a given port restarts a server where its clients
+  // expect it). Throws std::runtime_error, with the server's stderr, if it exits or stays silent.
   explicit server_process(const std::string& config_toml,
-                          std::chrono::milliseconds startup_timeout = std::chrono::seconds(15));
+                          std::chrono::milliseconds startup_timeout = std::chrono::seconds(15),
+                          unsigned short port = 0);
 
   unsigned short port() const noexcept { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }

@@ -1,0 +1,129 @@
+#include "client/follow_state.hpp"
+
+#include <charconv>
+
+#include "client/cursor_file.hpp"
+#include "client/url.hpp"
+
+namespace eventfeed::detail {
+
+namespace {
+
+error invalid(std::string code, std::string message) {
+  return error{error_kind::invalid_argument, 0, std::move(code), std::move(message)};
+}
+
+std::optional<error> check_options(std::string_view stream, const follow_options& o) {
+  if (!is_valid_stream_name(stream))
+    return invalid("invalid_stream",
+                   "invalid stream name '" + std::string(stream) +
+                       "': it must be 1 to 200 characters from A-Z a-z 0-9 { } : . _ -");
+  if (o.urls.empty()) return invalid("invalid_url", "no server URL was given");
+  for (const auto& url : o.urls)
+    if (auto parsed = parse_url(url); !parsed) return parsed.err();
+  if (!is_valid_cursor(o.from))
+    return invalid("invalid_cursor", "invalid start '" + o.from +
+                                         "': expected \"now\", \"\" (the oldest) or a position");
+  return std::nullopt;
+}
+
+}  // namespace
+
+follow_state::follow_state(std::string stream, const follow_options& options)
+    : stream_(std::move(stream)), options_(&options), backoff_(options.retry) {}
+
+result<follow_state> follow_state::open(std::string stream, const follow_options& options) {
+  if (auto bad = check_options(stream, options)) return std::move(*bad);
+  follow_state st(std::move(stream), options);
+  std::optional<position> saved;
+  if (!options.cursor_file.empty()) {
+    auto read = read_cursor_file(options.cursor_file, st.stream_);
+    if (!read) return std::move(read).err();
+    saved = *read;
+    if (!saved && !options.start_if_missing)
+      return error{error_kind::local, 0, "cursor_file_missing",
+                   "cursor file '" + options.cursor_file +
+                       "' does not exist; to start a new one, say where to start (start_if_missing "
+                       "with from = \"now\", \"\" or a position)"};
+  }
+  if (saved) {
+    st.has_cursor_ = true;
+    st.cursor_ = *saved;
+  } else if (options.from == "now") {
+    st.pending_now_ = true;
+  } else if (!options.from.empty()) {
+    st.has_cursor_ = true;
+    std::from_chars(options.from.data(), options.from.data() + options.from.size(), st.cursor_);
+    if (auto failed = st.advance(st.cursor_)) return std::move(*failed);
+  }
+  return st;
+}
+
+std::optional<error> follow_state::advance(position pos) {
+  has_cursor_ = true;
+  cursor_ = pos;
+  if (options_->cursor_file.empty()) return std::nullopt;
+  return write_cursor_file(options_->cursor_file, stream_, pos, options_->sync_cursor_file);
+}
+
+std::optional<error> follow_state::start_at_head(position head) {
+  pending_now_ = false;
+  return advance(head);
+}
+
+poll_options follow_state::next_poll() const {
+  poll_options p;
+  p.after = has_cursor_ ? std::to_string(cursor_) : std::string();
+  p.timeout = options_->poll_timeout;
+  p.types = options_->types;
+  p.limit = options_->limit;
+  return p;
+}
+
+result<retry_notice> follow_state::failed(error e) {
+  if (!e.retryable()) return e;
+  retry_notice notice;
+  notice.err = std::move(e);
+  ++failures_;
+  if (notice.err.retry_after.count() > 0) {
+    // The server said when to come back: wait that long, and ask the same server.
+    notice.delay = notice.err.retry_after;
+  } else {
+    url_ = (url_ + 1) % options_->urls.size();
+    if (failures_ >= options_->urls.size()) {  // every URL failed since the last answer
+      notice.ceiling = backoff_.ceiling();
+      notice.delay = backoff_.next();
+    }
+  }
+  notice.url = options_->urls[url_];
+  return notice;
+}
+
+void follow_state::succeeded() noexcept {
+  failures_ = 0;
+  backoff_.reset();
+}
+
+std::optional<error> follow_state::deliver(const poll_result& answer, const event_handler& handler,
+                                           const std::stop_token& stop) {
+  if (answer.gap) {
+    delivery d;
+    d.gap = true;
+    d.gap_after = cursor_;
+    handler(d);
+  }
+  delivery d;
+  for (const auto& ev : answer.events) {
+    if (stop.stop_requested()) return std::nullopt;
+    if (has_cursor_ && ev.pos <= cursor_) continue;  // never twice, whatever a server answers
+    d.ev = ev;
+    handler(d);
+    ++delivered_;
+    if (auto failed = advance(ev.pos)) return failed;
+  }
+  if (stop.stop_requested()) return std::nullopt;
+  if (answer.next > cursor_) return advance(answer.next);  // past events the filter skipped
+  return std::nullopt;
+}
+
+}  // namespace eventfeed::detail
