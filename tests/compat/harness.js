@@ -22,20 +22,26 @@ function binary() {
 }
 
 // Box users: `users[i]` has token `tok-<i>` and stream `box:user:<id>`.
-function boxConfig(users, boxSettings = '') {
-  let cfg = `[server]
+// What every test server's config begins with: two I/O threads, no access log, the store
+// (memory, or SQLite in `dataDir`, an absolute path that outlives restarts) and the publisher key.
+function baseConfig({ dataDir = null } = {}) {
+  return `[server]
 threads = 2
 access_log = false
 
 [store]
-backend = "memory"
+${dataDir ? `backend = "sqlite"\ndata_dir = ${JSON.stringify(dataDir)}` : 'backend = "memory"'}
 
 [[keys]]
 name = "publisher"
 key = "${PUBLISHER_KEY}"
 publish = ["*"]
 read = ["*"]
+`;
+}
 
+function boxConfig(users, boxSettings = '') {
+  let cfg = `${baseConfig()}
 [box]
 rate_limit_per_minute = 100000
 ${boxSettings}
@@ -200,6 +206,6 @@ async function followRun(server, user, stream, total, noise) {
 }
 
 module.exports = {
-  PUBLISHER_KEY, boxConfig, startServer, publish, waiters, waitFor, boxEventData, publishRun,
+  PUBLISHER_KEY, baseConfig, boxConfig, startServer, publish, waiters, waitFor, boxEventData, publishRun,
   followRun, checkRun, EVENT_TYPES,
 };

@@ -4,7 +4,7 @@
 
 const { spawn } = require('node:child_process');
 const path = require('node:path');
-const { PUBLISHER_KEY, publish, waiters, waitFor } = require('./harness.js');
+const { baseConfig, publish, waiters, waitFor } = require('./harness.js');
 
 const PUBLIC_STREAM = '{realm}public';
 
@@ -18,24 +18,11 @@ function zulipUser(id) {
   };
 }
 
-// A config for `users` on `store` ("memory", or "sqlite" in `dataDir`, an absolute path that
-// outlives restarts), a publisher key and generous rate limits (zulip-js polls once a second, the tests
-// register many queues). `zulipSettings` adds keys to [zulip].
-function zulipConfig(users, { store = 'memory', dataDir = null, zulipSettings = '' } = {}) {
-  if (store === 'sqlite' && !dataDir) throw new Error('zulipConfig: a sqlite store needs dataDir');
-  let cfg = `[server]
-threads = 2
-access_log = false
-
-[store]
-backend = "${store}"
-${store === 'sqlite' ? `data_dir = ${JSON.stringify(dataDir)}\n` : ''}
-[[keys]]
-name = "publisher"
-key = "${PUBLISHER_KEY}"
-publish = ["*"]
-read = ["*"]
-
+// A config for `users` (the store: see baseConfig, in harness.js), with generous rate limits
+// (zulip-js polls once a second, the tests register many queues). `zulipSettings` adds keys to
+// [zulip].
+function zulipConfig(users, { dataDir = null, zulipSettings = '' } = {}) {
+  let cfg = `${baseConfig({ dataDir })}
 [zulip]
 public_stream = "${PUBLIC_STREAM}"
 rate_limit_per_minute = 100000

@@ -137,7 +137,7 @@ test('deregister, then a poll of that queue is BAD_EVENT_QUEUE_ID', async () => 
 // every message once, in order.
 async function restartRun(signal) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eventfeed-compat-zulip-'));
-  const config = zulipConfig([alice], { store: 'sqlite', dataDir: path.join(dir, 'data') });
+  const config = zulipConfig([alice], { dataDir: path.join(dir, 'data') });
   let server = await startServer(config, { dir });
   const consumer = startConsumer(server, alice, ['message']);
   try {
