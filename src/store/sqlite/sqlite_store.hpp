@@ -1,5 +1,9 @@
 // store/sqlite/sqlite_store.hpp: the embedded, durable default store (one SQLite file in WAL mode).
 //
+// Its files: this class and its state (sqlite_store.cpp: open, load, close); the writer
+// (writer.cpp: the queue, commit groups, retention); the readers (reader.cpp: the in-memory
+// tails and the reader threads); the tables (schema.hpp); SQLite helpers (sql.hpp).
+//
 // Writes. One writer thread owns the only writing connection. Appends, record writes and
 // retention steps are queued to it; it takes everything queued (a *group*), runs it as one
 // transaction and commits once, so under load many publishes share one commit (and, in `full`
@@ -41,6 +45,7 @@
 
 #include "core/clock.hpp"
 #include "core/string_hash.hpp"
+#include "store/sqlite/schema.hpp"
 #include "store/store.hpp"
 
 namespace eventfeed::store::sqlite {
@@ -61,9 +66,6 @@ struct options {
 
 // The file inside data_dir.
 inline constexpr const char* database_file = "eventfeed.db";
-// The schema this build reads and writes; checked at open.
-// 2: records gained `expires_ms`. A file of version 1 is migrated when opened.
-inline constexpr int schema_version = 2;
 
 class sqlite_store final : public store {
  public:
@@ -146,6 +148,7 @@ class sqlite_store final : public store {
   void enqueue_read(std::string stream, core::position after, std::size_t limit, bool newest,
                     read_callback done);
   struct writer_statements;
+  class group_run;  // one commit group's transaction (writer.cpp)
   void run_group(std::vector<job>& group, writer_statements& statements);
   void run_trim_step();
   void remove_expired_records();
