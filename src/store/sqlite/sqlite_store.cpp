@@ -28,6 +28,7 @@ sqlite_store::sqlite_store(options opts, const core::clock* clock)
   } catch (...) {
     // The destructor will not run: release what open_database took, the lock above all.
     for (auto* db : reader_dbs_) sqlite3_close_v2(db);
+    sqlite3_close_v2(checkpoint_db_);
     sqlite3_close_v2(writer_db_);
     if (lock_fd_ >= 0) ::close(lock_fd_);
     throw;
@@ -36,6 +37,10 @@ sqlite_store::sqlite_store(options opts, const core::clock* clock)
   writer_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "ef-sqlite-write");
     writer_loop();
+  });
+  checkpointer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ef-sqlite-ckpt");
+    checkpoint_loop();
   });
   for (std::size_t i = 0; i < opts_.reader_threads; ++i)
     readers_.emplace_back([this, i] {
@@ -47,6 +52,7 @@ sqlite_store::sqlite_store(options opts, const core::clock* clock)
 sqlite_store::~sqlite_store() {
   close();
   for (auto* db : reader_dbs_) sqlite3_close_v2(db);
+  sqlite3_close_v2(checkpoint_db_);
   sqlite3_close_v2(writer_db_);
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the data directory
 }
@@ -92,6 +98,19 @@ void sqlite_store::open_database() {
   exec(writer_db_, "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY", "cannot configure");
 
   open_schema(writer_db_, file);
+
+  // Checkpoints leave the commit path (checkpoint.cpp): the hook replaces the automatic ones.
+  // After a WAL restart the file is cut back to 64 MiB at most.
+  sqlite3_wal_hook(writer_db_, &sqlite_store::on_wal_commit, this);
+  exec(writer_db_, "PRAGMA journal_size_limit=67108864", "cannot configure");
+  if (sqlite3_open_v2(file.c_str(), &checkpoint_db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK)
+    throw std::runtime_error("cannot open " + file +
+                             " for checkpoints: " + sqlite3_errmsg(checkpoint_db_));
+  sqlite3_busy_timeout(checkpoint_db_, 5000);
+  exec(checkpoint_db_,
+       opts_.mode == durability::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+       "cannot set durability");
 
   for (std::size_t i = 0; i < opts_.reader_threads; ++i) {
     sqlite3* db = nullptr;
@@ -152,6 +171,12 @@ void sqlite_store::close() {
   }
   queue_cv_.notify_all();
   if (writer_.joinable()) writer_.join();  // completes everything already queued
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    stop_checkpointer_ = true;
+  }
+  checkpoint_cv_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
   {
     std::lock_guard lock(read_mutex_);
     stop_readers_ = true;

@@ -18,6 +18,9 @@
 // events, so positions continue after a restart and are never reused, even when retention has
 // removed every event of a stream.
 //
+// Checkpoints. The WAL is copied into the database file by a checkpointer thread of its own,
+// not inside commits (checkpoint.cpp), and kept bounded under sustained load.
+//
 // Reads. Each stream keeps its most recent events (up to `tail_events`) in memory, contiguous up
 // to the head: a read whose cursor is within the tail (every poll at the head, every fan-out) is
 // answered from memory by try_read without touching the disk. Older cursors go to reader threads
@@ -98,6 +101,8 @@ class sqlite_store final : public store {
   std::string_view backend_name() const noexcept override { return "sqlite"; }
 
   const std::filesystem::path& path() const noexcept { return path_; }
+  // How many WAL checkpoints the checkpointer thread has run.
+  std::uint64_t checkpoints() const noexcept { return checkpoints_.load(); }
 
  private:
   struct stream_state {
@@ -143,6 +148,9 @@ class sqlite_store final : public store {
   void open_database();
   void load_state();
   void writer_loop();
+  void checkpoint_loop();
+  // The writer connection's WAL hook: after each commit, the frames the WAL holds.
+  static int on_wal_commit(void* self, sqlite3* db, const char* name, int frames);
   void reader_loop(std::size_t index);
   // Queues a read for the reader threads (read and read_last when the tail cannot answer).
   void enqueue_read(std::string stream, core::position after, std::size_t limit, bool newest,
@@ -160,6 +168,7 @@ class sqlite_store final : public store {
   std::filesystem::path path_;
   int lock_fd_ = -1;  // flock'ed: one process per data directory
   sqlite3* writer_db_ = nullptr;
+  sqlite3* checkpoint_db_ = nullptr;
   std::vector<sqlite3*> reader_dbs_;
 
   mutable std::shared_mutex state_mutex_;  // guards streams_, records_, sequence_, closed_
@@ -184,10 +193,21 @@ class sqlite_store final : public store {
   std::deque<read_job> reads_;
   bool stop_readers_ = false;
 
+  // A passive checkpoint starts once the WAL holds this many frames (SQLite's own default
+  // threshold); past the limit (about 64 MiB of 4 KiB pages) it is a RESTART (checkpoint.cpp).
+  static constexpr std::size_t checkpoint_frames = 1000;
+  static constexpr std::size_t wal_limit_frames = 16'000;
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_cv_;
+  std::size_t wal_frames_ = 0;  // the WAL's size at the last commit past the threshold; 0: none
+  bool stop_checkpointer_ = false;
+  std::atomic<std::uint64_t> checkpoints_{0};  // checkpoints run (for tests)
+
   std::atomic<std::int64_t> last_trim_ms_{0};
   std::size_t trim_cursor_ = 0;  // writer thread only: where the next age-retention step starts
 
   std::thread writer_;
+  std::thread checkpointer_;
   std::vector<std::thread> readers_;
 };
 
