@@ -1,15 +1,18 @@
 // store/sqlite/schema.hpp: the tables of an eventfeed database, and bringing a file to them.
 //
 //   meta(key, value)                    schema_version
-//   sequence(id = 1, last)              the last position handed out, committed with the events
+//   sequence(id = 1, last)              written by older builds only; see below
 //   streams(id, name, head, trimmed_through, retained)
 //   events(stream_id, pos, time_ms, type, data)      primary key (stream_id, pos), no rowid
 //   records(kind, key, value, expires_ms)            primary key (kind, key), no rowid
 //
 // Invariants the store relies on:
 // - A stream's `head` is the position of the last event ever appended to it, committed with
-//   that event, and never decreases (retention removes events, not heads). Positions come from
-//   one sequence; at open the store takes the larger of the sequence row and the largest head.
+//   that event, and never decreases (retention removes events, not heads, and no stream row is
+//   ever deleted). Positions come from one sequence, so the last position handed out is the
+//   largest head: the store derives its sequence from the heads at open and writes no sequence
+//   row per commit. The row that older builds kept is still read (the larger of the two
+//   counts), so their files continue where they stopped.
 // - `trimmed_through`: every event of the stream at or below it has been removed by retention
 //   (a poll from below it reports a gap). `retained`: how many events the stream holds.
 //

@@ -100,9 +100,13 @@ void sqlite_store::open_database() {
   open_schema(writer_db_, file);
 
   // Checkpoints leave the commit path (checkpoint.cpp): the hook replaces the automatic ones.
-  // After a WAL restart the file is cut back to 64 MiB at most.
+  // After a WAL restart the file is cut back to the limit.
+  opts_.checkpoint_frames = std::max<std::size_t>(opts_.checkpoint_frames, 1);
+  opts_.wal_limit_frames = std::max(opts_.wal_limit_frames, opts_.checkpoint_frames);
   sqlite3_wal_hook(writer_db_, &sqlite_store::on_wal_commit, this);
-  exec(writer_db_, "PRAGMA journal_size_limit=67108864", "cannot configure");
+  const std::string size_limit =
+      "PRAGMA journal_size_limit=" + std::to_string(opts_.wal_limit_frames * 4096);
+  exec(writer_db_, size_limit.c_str(), "cannot configure");
   if (sqlite3_open_v2(file.c_str(), &checkpoint_db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK)
     throw std::runtime_error("cannot open " + file +
@@ -146,7 +150,7 @@ void sqlite_store::load_state() {
       st.oldest_time_ms = oldest.int64(1);
     }
     oldest.reset();
-    // The sequence row and the heads commit together; take the larger, to be safe.
+    // The sequence is the largest head (schema.hpp); an older file's sequence row may say more.
     sequence_ = std::max(sequence_, st.head);
     streams_.emplace(streams.text(1), std::move(st));
   }

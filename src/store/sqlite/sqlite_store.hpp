@@ -13,10 +13,10 @@
 // errc::unavailable, nothing that was acknowledged before is touched, and the next group simply
 // tries again, so the store recovers by itself once space is back.
 //
-// Positions. One sequence for every stream (so any `{tag}` group shares it), kept in its own row
-// and committed with the events; stream heads are kept in the `streams` table apart from the
-// events, so positions continue after a restart and are never reused, even when retention has
-// removed every event of a stream.
+// Positions. One sequence for every stream (so any `{tag}` group shares it). Stream heads are
+// kept in the `streams` table, committed with the events, apart from them, so positions continue
+// after a restart and are never reused, even when retention has removed every event of a
+// stream; the sequence is the largest head (schema.hpp), so a commit writes no sequence row.
 //
 // Checkpoints. The WAL is copied into the database file by a checkpointer thread of its own,
 // not inside commits (checkpoint.cpp), and kept bounded under sustained load.
@@ -65,6 +65,11 @@ struct options {
   std::size_t tail_events = 1024;  // recent events kept in memory per stream
   std::size_t reader_threads = 2;
   std::size_t max_group_events = 20'000;  // most events in one commit group
+  // WAL checkpoints (checkpoint.cpp): a passive one once the WAL holds `checkpoint_frames`
+  // frames (SQLite's own default threshold), a RESTART past `wal_limit_frames` (about 64 MiB of
+  // 4 KiB pages), after which the file is cut back to that size.
+  std::size_t checkpoint_frames = 1000;
+  std::size_t wal_limit_frames = 16'000;
 };
 
 // The file inside data_dir.
@@ -193,10 +198,6 @@ class sqlite_store final : public store {
   std::deque<read_job> reads_;
   bool stop_readers_ = false;
 
-  // A passive checkpoint starts once the WAL holds this many frames (SQLite's own default
-  // threshold); past the limit (about 64 MiB of 4 KiB pages) it is a RESTART (checkpoint.cpp).
-  static constexpr std::size_t checkpoint_frames = 1000;
-  static constexpr std::size_t wal_limit_frames = 16'000;
   std::mutex checkpoint_mutex_;
   std::condition_variable checkpoint_cv_;
   std::size_t wal_frames_ = 0;  // the WAL's size at the last commit past the threshold; 0: none

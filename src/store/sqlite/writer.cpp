@@ -93,15 +93,14 @@ struct sqlite_store::writer_statements {
                      "INSERT INTO events(stream_id, pos, time_ms, type, data) VALUES (?,?,?,?,?)"),
         insert_stream(db, "INSERT INTO streams(name, head) VALUES (?, 0)"),
         update_stream(db, "UPDATE streams SET head=?, trimmed_through=?, retained=? WHERE id=?"),
-        update_sequence(db, "UPDATE sequence SET last=? WHERE id=1"),
         put_record(db,
                    "INSERT OR REPLACE INTO records(kind, key, value, expires_ms) VALUES (?,?,?,?)"),
         erase_record(db, "DELETE FROM records WHERE kind=? AND key=?"),
         nth_pos(db, "SELECT pos FROM events WHERE stream_id=? ORDER BY pos LIMIT 1 OFFSET ?"),
         delete_through(db, "DELETE FROM events WHERE stream_id=? AND pos<=?"),
         first_event(db, "SELECT pos, time_ms FROM events WHERE stream_id=? ORDER BY pos LIMIT 1") {}
-  statement insert_event, insert_stream, update_stream, update_sequence, put_record, erase_record,
-      nth_pos, delete_through, first_event;
+  statement insert_event, insert_stream, update_stream, put_record, erase_record, nth_pos,
+      delete_through, first_event;
 };
 
 void sqlite_store::writer_loop() {
@@ -157,7 +156,6 @@ class sqlite_store::group_run {
     }
     if (rc == SQLITE_OK) rc = apply_count_retention();
     if (rc == SQLITE_OK) rc = write_heads();
-    if (rc == SQLITE_OK) rc = ws_.update_sequence.bind(1, static_cast<std::int64_t>(seq_)).run();
     if (rc == SQLITE_OK) rc = txn.commit();
     if (rc == SQLITE_OK) return std::nullopt;
     return write_error_message(store_.writer_db_, rc);
