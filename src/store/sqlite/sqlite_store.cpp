@@ -100,7 +100,8 @@ void sqlite_store::open_database() {
   open_schema(writer_db_, file);
 
   // Checkpoints leave the commit path (checkpoint.cpp): the hook replaces the automatic ones.
-  // After a WAL restart the file is cut back to the limit.
+  // Should the WAL restart otherwise than by the writer's TRUNCATE, the file is cut back to the
+  // limit.
   opts_.checkpoint_frames = std::max<std::size_t>(opts_.checkpoint_frames, 1);
   opts_.wal_limit_frames = std::max(opts_.wal_limit_frames, opts_.checkpoint_frames);
   sqlite3_wal_hook(writer_db_, &sqlite_store::on_wal_commit, this);

@@ -65,9 +65,9 @@ struct options {
   std::size_t tail_events = 1024;  // recent events kept in memory per stream
   std::size_t reader_threads = 2;
   std::size_t max_group_events = 20'000;  // most events in one commit group
-  // WAL checkpoints (checkpoint.cpp): a passive one once the WAL holds `checkpoint_frames`
-  // frames (SQLite's own default threshold), a RESTART past `wal_limit_frames` (about 64 MiB of
-  // 4 KiB pages), after which the file is cut back to that size.
+  // WAL checkpoints (checkpoint.cpp): a passive one on the checkpointer thread once the WAL
+  // holds `checkpoint_frames` frames (SQLite's own default threshold); a TRUNCATE by the writer
+  // past `wal_limit_frames` (about 64 MiB of 4 KiB pages).
   std::size_t checkpoint_frames = 1000;
   std::size_t wal_limit_frames = 16'000;
 };
@@ -200,7 +200,8 @@ class sqlite_store final : public store {
 
   std::mutex checkpoint_mutex_;
   std::condition_variable checkpoint_cv_;
-  std::size_t wal_frames_ = 0;  // the WAL's size at the last commit past the threshold; 0: none
+  bool checkpoint_wanted_ = false;   // a commit left the WAL past checkpoint_frames
+  std::mutex checkpoint_run_mutex_;  // held while a checkpoint runs: one at a time
   bool stop_checkpointer_ = false;
   std::atomic<std::uint64_t> checkpoints_{0};  // checkpoints run (for tests)
 
