@@ -422,7 +422,8 @@ const CLI::Validator poll_seconds(
 constexpr const char* main_description =
     "eventfeed delivers events to HTTP clients by long-polling. `serve` runs the server. "
     "`publish` appends events to a stream of a running server and `tail` follows a stream, "
-    "printing its events as JSON lines; `demo` plays a made-up broadcast room into a stream. "
+    "printing its events as JSON lines; `demo` plays a made-up broadcast room into a stream; "
+    "`admin` manages the keys the server keeps in its store (with an admin key). "
     "They speak the native HTTP API at --url with --key (or EVENTFEED_URL and EVENTFEED_KEY).";
 
 constexpr const char* main_footer = R"(
@@ -434,6 +435,7 @@ Examples:
   eventfeed tail room:alice --after 0 --types tip   # the whole retained stream, tips only
   jq -c '.[]' tips.json | eventfeed publish room:alice tip -   # one event per line of stdin
   eventfeed demo                                    # a lively room in cb:alice (demo config)
+  eventfeed admin key add --read 'room:*' --key ADMIN_KEY   # a stored key, its secret shown once
 
 Exit status: 0 success, 1 server or connection error, 2 usage error.)";
 

@@ -1,7 +1,8 @@
 #include "api/common/credentials.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -123,11 +124,50 @@ bool login_matches(std::string_view entry_login, std::string_view login) noexcep
   return iequals(entry_login, login);
 }
 
+namespace {
+
+std::atomic<std::uint64_t> next_hasher_id{1};
+
+struct mac_ctx_free {
+  void operator()(EVP_MAC_CTX* c) const noexcept { EVP_MAC_CTX_free(c); }
+};
+using mac_ctx = std::unique_ptr<EVP_MAC_CTX, mac_ctx_free>;
+
+// HMAC-SHA256 keyed with `key`, ready for EVP_MAC_init(ctx, nullptr, 0, nullptr).
+mac_ctx keyed_hmac(const std::string& key) {
+  static EVP_MAC* const hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);  // never freed
+  if (!hmac) throw std::runtime_error("OpenSSL has no HMAC");
+  mac_ctx ctx(EVP_MAC_CTX_new(hmac));
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_END};
+  if (!ctx || EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(key.data()),
+                           key.size(), params) != 1)
+    throw std::runtime_error("HMAC-SHA256 failed");
+  return ctx;
+}
+
+// One thread's keyed contexts, by hasher id. Few hashers exist (one per server), so a short
+// vector is enough; the context of a destroyed hasher stays until the thread ends.
+thread_local std::vector<std::pair<std::uint64_t, mac_ctx>> mac_cache;
+
+}  // namespace
+
+secret_hasher::secret_hasher(std::string pepper)
+    : id_(next_hasher_id.fetch_add(1, std::memory_order_relaxed)), pepper_(std::move(pepper)) {}
+
 std::string secret_hasher::digest(std::string_view secret) const {
+  EVP_MAC_CTX* ctx = nullptr;
+  for (auto& [id, c] : mac_cache)
+    if (id == id_) ctx = c.get();
+  const bool fresh = !ctx;
+  if (fresh) ctx = mac_cache.emplace_back(id_, keyed_hmac(pepper_)).second.get();
   std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
-  unsigned int len = 0;
-  if (!HMAC(EVP_sha256(), pepper_.data(), static_cast<int>(pepper_.size()),
-            reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), out.data(), &len))
+  std::size_t len = 0;
+  if ((!fresh && EVP_MAC_init(ctx, nullptr, 0, nullptr) != 1) ||
+      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(secret.data()), secret.size()) !=
+          1 ||
+      EVP_MAC_final(ctx, out.data(), &len, out.size()) != 1)
     throw std::runtime_error("HMAC-SHA256 failed");
   return std::string(reinterpret_cast<const char*>(out.data()), len);
 }

@@ -91,13 +91,18 @@ bool login_matches(std::string_view entry_login, std::string_view login) noexcep
 // (SHA-256's preimage resistance is the protection, even for whoever holds the store and its
 // pepper), and a fast hash lets the request path check a secret in about a microsecond. The
 // pepper makes digests of one deployment useless in another. Thread-safe (immutable).
+//
+// OpenSSL's one-shot HMAC() looks the algorithm up in its provider store on every call, under
+// a lock all threads share; instead each thread keeps one HMAC context per hasher, keyed once
+// and re-initialised per digest (a fifth of the time, and no shared lock).
 class secret_hasher {
  public:
-  explicit secret_hasher(std::string pepper) : pepper_(std::move(pepper)) {}
-  // 32 raw bytes.
+  explicit secret_hasher(std::string pepper);
+  // 32 raw bytes. Throws std::runtime_error if OpenSSL fails.
   std::string digest(std::string_view secret) const;
 
  private:
+  const std::uint64_t id_;  // tells this hasher's contexts in the per-thread caches apart
   std::string pepper_;
 };
 

@@ -18,8 +18,9 @@
 // shutdown wake so that clients reconnect elsewhere.
 //
 // Memory: `poll`'s coroutine frame is what every parked poll holds (with the engine's and the
-// connection's). It holds the request, the outcome and the render object, nothing else; the
-// handler that returns it is a plain function, so it adds no frame of its own.
+// connection's). It holds the request, the outcome, the render object and a revocation ticket
+// (24 bytes; revocations.hpp), nothing else; the handler that returns it is a plain function,
+// so it adds no frame of its own.
 //
 // Thread affinity: a gateway is immutable after construction; handlers on any I/O thread use it.
 #pragma once
@@ -131,15 +132,13 @@ class gateway {
   net::awaitable<void> poll(http::request_context& ctx, feed::poll_request req, Render render,
                             std::uint64_t serial = 0) const {
     ctx.release_request();
-    // Only the pointer is kept in the frame; null (no allocation) for untracked callers.
-    std::unique_ptr<revocation_board::tracked> tracked;
-    if (serial && policy_.revocations) tracked = policy_.revocations->track(serial);
-    req.on_wait = [&ctx, t = tracked.get()](std::function<void()> cancel) {
-      if (t) t->board->on_wait(*t, cancel);
+    revocation_board::ticket ticket(policy_.revocations, serial);
+    req.on_wait = [&ctx, &ticket](std::function<void()> cancel) {
+      ticket.on_wait(cancel);
       ctx.begin_watch(std::move(cancel));
     };
     auto outcome = co_await feed_.async_poll(std::move(req));
-    const bool revoked = tracked && tracked->board->release(*tracked);
+    const bool revoked = ticket.release();
     const bool client_gone = co_await ctx.end_watch();
     if (revoked && !client_gone) co_return ctx.reply(revoked_answer(ctx));
     co_return ctx.reply(answer_poll(ctx, outcome, client_gone, render));

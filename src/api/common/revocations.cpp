@@ -7,7 +7,6 @@ namespace eventfeed::api::common {
 std::unique_ptr<revocation_board::tracked> revocation_board::track(std::uint64_t serial) {
   auto t = std::make_unique<tracked>();
   t->serial = serial;
-  t->board = this;
   std::lock_guard lock(mutex_);
   t->revoked = revoked_.contains(serial);
   polls_.emplace(serial, t.get());

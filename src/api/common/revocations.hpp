@@ -1,20 +1,22 @@
 // api/common/revocations.hpp: answering the polls parked with a credential that is revoked.
 //
 // A poll admitted with a stored credential may wait for minutes; revoking (or rotating) the
-// credential must not leave it to deliver. The gateway tracks such a poll here while it runs,
-// by the serial of the secret it was admitted with (key_entry::serial): `track` when the poll
-// starts, `on_wait` each time it is about to wait (with the function that cancels that wait),
-// `release` when it ends, which says whether the credential was revoked meanwhile; the gateway
-// then answers the dialect's 401 instead of what the poll found. `revoke(serial)` marks every
-// tracked poll of that serial and cancels its wait.
+// credential must not leave it to deliver. The gateway gives each poll a `ticket` with the
+// serial of the secret it was admitted with (key_entry::serial; 0: not a stored credential).
+// The first time the poll is about to wait, the ticket `track`s it here; each wait registers the
+// function that cancels it (`on_wait`); when the poll ends, `release` says whether the
+// credential was revoked meanwhile, and the gateway then answers the dialect's 401 instead of
+// what the poll found. `revoke(serial)` marks every tracked poll of that serial and cancels its
+// wait. A poll answered without waiting is never tracked: like any request in flight when the
+// revocation lands, it was admitted before it.
 //
 // A revocation can land between a poll's admission (the ring still held the credential) and its
-// `track`: the board remembers every serial it has revoked (8 bytes each; serials are never
-// reused in a process), and `track` marks such a poll revoked at once.
+// first wait: the board remembers every serial it has revoked (8 bytes each; serials are never
+// reused in a process), and `track` marks such a poll revoked, so its wait is cancelled at once.
 //
-// Memory: polls admitted with config keys or signed tokens are not tracked. A tracked poll
-// costs one `tracked` (a serial, a flag and the cancel function, about 56 bytes) allocated by
-// `track`, and one node of the board's map; the parked poll's frame holds a pointer to it.
+// Memory: a ticket is 24 bytes of the parked poll's frame. A tracked poll (only stored
+// credentials, only once waiting) also costs one `tracked` (about 56 bytes) and one node of the
+// board's map.
 //
 // Thread-safety: every member may be called from any thread; one mutex guards the board. The
 // cancel functions are called outside it (a cancel function is safe to call at any time, even
@@ -53,6 +55,26 @@ class revocation_board {
   void revoke(std::uint64_t serial);
 
   std::size_t tracked_count() const;
+
+  // One poll's part in the above; see the file comment.
+  class ticket {
+   public:
+    ticket(revocation_board* board, std::uint64_t serial) noexcept
+        : board_(serial ? board : nullptr), serial_(serial) {}
+    // The poll is about to wait; `cancel` ends that wait.
+    void on_wait(const std::function<void()>& cancel) {
+      if (!board_) return;
+      if (!tracked_) tracked_ = board_->track(serial_);
+      board_->on_wait(*tracked_, cancel);
+    }
+    // Stops tracking; whether the credential was revoked while the poll waited.
+    bool release() { return tracked_ && board_->release(*tracked_); }
+
+   private:
+    revocation_board* board_;
+    std::uint64_t serial_;
+    std::unique_ptr<tracked> tracked_;
+  };
 
  private:
   mutable std::mutex mutex_;

@@ -154,7 +154,7 @@ std::size_t credential_store::size() const {
 }
 
 std::shared_ptr<const key_entry> credential_index::resolve(const credential& c) const {
-  if (!c.ok()) return nullptr;
+  if (!c.ok() || count_.load(std::memory_order_acquire) == 0) return nullptr;
   std::string digest;
   try {
     digest = hasher_->digest(c.secret);
@@ -172,22 +172,19 @@ std::shared_ptr<const key_entry> credential_index::resolve(const credential& c) 
 void credential_index::put(std::shared_ptr<const key_entry> e) {
   shard& s = shard_of(e->secret);
   std::unique_lock lock(s.mutex);
-  s.entries[e->secret] = std::move(e);
+  auto& slot = s.entries[e->secret];
+  if (!slot) count_.fetch_add(1, std::memory_order_release);
+  slot = std::move(e);
 }
 
 void credential_index::erase(const std::string& digest) {
   shard& s = shard_of(digest);
   std::unique_lock lock(s.mutex);
-  s.entries.erase(digest);
+  count_.fetch_sub(s.entries.erase(digest), std::memory_order_relaxed);
 }
 
 std::size_t credential_index::size() const {
-  std::size_t n = 0;
-  for (const auto& s : shards_) {
-    std::shared_lock lock(s.mutex);
-    n += s.entries.size();
-  }
-  return n;
+  return count_.load(std::memory_order_relaxed);
 }
 
 std::shared_ptr<const key_entry> credential_store::entry_of(const served& kind,

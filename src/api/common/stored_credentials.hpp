@@ -91,6 +91,9 @@ class credential_index {
 
   std::shared_ptr<const secret_hasher> hasher_;
   mutable std::array<shard, 16> shards_;
+  // How many entries: an empty index answers without digesting the secret, so a server with no
+  // stored credential of this kind costs a JWT or an unknown key nothing more.
+  std::atomic<std::size_t> count_{0};
 };
 
 class credential_store {

@@ -38,6 +38,13 @@ credential bearer(std::string secret) {
   return c;
 }
 
+TEST(SecretHasher, IsHmacSha256) {
+  secret_hasher jefe("Jefe");  // RFC 4231, test case 2; twice, as the context is reused
+  for (int i = 0; i < 2; ++i)
+    EXPECT_EQ(hex_encode(jefe.digest("what do ya want for nothing?")),
+              "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
 TEST(SecretHasher, IsKeyedAndDeterministic) {
   secret_hasher a("pepper-one-0123456789");
   secret_hasher b("pepper-two-0123456789");
@@ -110,6 +117,22 @@ TEST(RevocationBoard, CancelsTheWaitOfEveryPollTrackedWithTheSerial) {
   EXPECT_TRUE(board.release(*a));
   EXPECT_TRUE(board.release(*b));
   EXPECT_FALSE(board.release(*other));
+  EXPECT_EQ(board.tracked_count(), 0u);
+}
+
+TEST(RevocationBoard, ATicketTracksItsPollFromItsFirstWaitOnly) {
+  revocation_board board;
+  revocation_board::ticket config_key(&board, 0);  // not a stored credential: never tracked
+  config_key.on_wait([] {});
+  EXPECT_EQ(board.tracked_count(), 0u);
+  revocation_board::ticket answered_at_once(&board, 5);
+  board.revoke(5);
+  EXPECT_FALSE(answered_at_once.release()) << "admitted before the revocation, never waited";
+  revocation_board::ticket waiting(&board, 5);
+  int cancelled = 0;
+  waiting.on_wait([&] { ++cancelled; });  // revoked before its first wait: cancelled at once
+  EXPECT_EQ(cancelled, 1);
+  EXPECT_TRUE(waiting.release());
   EXPECT_EQ(board.tracked_count(), 0u);
 }
 
