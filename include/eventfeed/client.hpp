@@ -39,6 +39,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -139,7 +140,25 @@ struct event {
   position pos = 0;
   std::int64_t time_ms = 0;  // milliseconds since the Unix epoch, assigned by the server
   std::string type{};
-  std::string data{};  // the JSON object exactly as the server sent it (compact text)
+  std::string data{};    // the JSON object exactly as the server sent it (compact text)
+  std::string stream{};  // the stream it was read from
+};
+
+// What a poll or a follower reads: one stream, or several whose names share a `{tag}` (the text
+// between the first '{' and the next '}'), which share one position sequence, so that one
+// cursor follows them all in order: "room:alice", or {"{acme}user:42", "{acme}public"}. At most
+// 50 streams (the server's limit for one poll).
+class stream_set {
+ public:
+  stream_set(const char* name) : names_{std::string(name)} {}               // NOLINT
+  stream_set(std::string_view name) : names_{std::string(name)} {}          // NOLINT
+  stream_set(const std::string& name) : names_{name} {}                     // NOLINT
+  stream_set(std::initializer_list<std::string> names) : names_(names) {}   // NOLINT
+  stream_set(std::vector<std::string> names) : names_(std::move(names)) {}  // NOLINT
+  const std::vector<std::string>& names() const noexcept { return names_; }
+
+ private:
+  std::vector<std::string> names_;
 };
 
 // What poll() asks for.
@@ -176,8 +195,10 @@ struct server_health {
 };
 
 // One event as one line of JSON, in the server's own rendering:
-// {"position":17,"time":1700000000000,"type":"tip","data":{"amount":5}} (no trailing newline).
-std::string to_json(const event& ev);
+// {"position":17,"time":1700000000000,"type":"tip","data":{"amount":5}} (no trailing newline);
+// `with_stream` puts the stream first, as a poll of several streams has it:
+// {"stream":"{acme}public","position":17,...}.
+std::string to_json(const event& ev, bool with_stream = false);
 
 // ---- the base URL ------------------------------------------------------------------------------
 
@@ -227,8 +248,9 @@ class client {
   result<std::vector<position>> publish_many(const std::vector<stream_event>& events);
 
   // GET /v1/streams/{stream}/events: the events after `opts.after`, waiting up to `opts.timeout`
-  // for some to be published.
-  result<poll_result> poll(std::string_view stream, const poll_options& opts = {});
+  // for some to be published. For several streams (sharing a {tag}), GET /v1/events?streams=:
+  // their events merged in position order, each with its `stream`.
+  result<poll_result> poll(const stream_set& streams, const poll_options& opts = {});
 
   // GET /v1/streams/{stream}.
   result<stream_info> info(std::string_view stream);

@@ -28,9 +28,17 @@
 // fails (error_kind::local, "cursor_file_missing") unless `start_if_missing`, so a lost or
 // mistyped file is never silently replaced by "now". A damaged file (cut short, not ours, for
 // another stream) or one that cannot be read is an error too, never a fresh start. Without a
-// cursor file, the start is `from`. "now" is resolved to the stream's head (GET
-// /v1/streams/{s}) before the first poll and written to the cursor file at once, so a consumer
-// killed before the first event arrives still resumes from that head, not from a later "now".
+// cursor file, the start is `from`. "now" is resolved by the server before anything else (a
+// first poll with `after=now` that does not wait: its `next` is the head) and written to the
+// cursor file at once, so a consumer killed before the first event arrives still resumes from
+// that head, not from a later "now".
+//
+// Several streams. Streams whose names share a `{tag}` share one position sequence, so one
+// cursor follows them together (stream_set: `{"{acme}user:42", "{acme}public"}`): each poll
+// asks for all of them (GET /v1/events?streams=...), the handler gets their events merged in
+// position order, each with its `stream`, and everything above holds for the set as for one
+// stream. The cursor file names the set (sorted, so the order they are given in does not
+// matter); a file of another set is an error.
 //
 // Failures. Errors that may pass (transport errors; 429, 500, 502, 503, 504) are retried
 // forever. The loop moves to the next URL of `urls` at once after a failure, until every URL
@@ -114,8 +122,7 @@ struct follow_options {
   retry_policy retry{};
   std::function<void(const retry_notice&)> on_retry{};
   std::chrono::milliseconds connect_timeout{5'000};
-  std::chrono::milliseconds request_timeout{30'000};  // non-poll requests (the head for "now")
-  std::chrono::milliseconds poll_grace{10'000};       // added to poll_timeout on the client
+  std::chrono::milliseconds poll_grace{10'000};  // added to poll_timeout on the client
 };
 
 // How a loop ended without an error: stopped through its stop_token.
@@ -126,9 +133,10 @@ struct follow_summary {
 
 using event_handler = std::function<void(const delivery&)>;
 
-// Follows `stream` until `stop` is requested (a summary) or an error that cannot be retried
-// (the error). Rethrows what the handler throws. See the top of this file.
-result<follow_summary> call_on_each_event(std::string_view stream, event_handler handler,
+// Follows `streams` (one stream, or several sharing a {tag}) until `stop` is requested (a
+// summary) or an error that cannot be retried (the error). Rethrows what the handler throws.
+// See the top of this file.
+result<follow_summary> call_on_each_event(const stream_set& streams, event_handler handler,
                                           const follow_options& options, std::stop_token stop = {});
 
 }  // namespace eventfeed

@@ -38,29 +38,29 @@ namespace eventfeed {
 namespace detail {
 using follow_done = std::function<void(std::exception_ptr, result<follow_summary>)>;
 // Starts the loop on a new strand of `ex`; `done` is called once, on that strand.
-void spawn_follow(boost::asio::any_io_executor ex, std::string stream, event_handler handler,
+void spawn_follow(boost::asio::any_io_executor ex, stream_set streams, event_handler handler,
                   follow_options options, std::stop_token stop, follow_done done);
 }  // namespace detail
 
 template <class CompletionToken>
-auto async_call_on_each_event(boost::asio::any_io_executor ex, std::string stream,
+auto async_call_on_each_event(boost::asio::any_io_executor ex, stream_set streams,
                               event_handler handler, follow_options options, std::stop_token stop,
                               CompletionToken&& token) {
   using signature = void(std::exception_ptr, result<follow_summary>);
   return boost::asio::async_initiate<CompletionToken, signature>(
-      [](auto completion, boost::asio::any_io_executor on, std::string name, event_handler h,
+      [](auto completion, boost::asio::any_io_executor on, stream_set names, event_handler h,
          follow_options o, std::stop_token st) {
         // std::function needs a copyable target; the completion handler may be move-only.
         auto held = std::make_shared<decltype(completion)>(std::move(completion));
         auto to = boost::asio::get_associated_executor(*held, on);
-        detail::spawn_follow(on, std::move(name), std::move(h), std::move(o), std::move(st),
+        detail::spawn_follow(on, std::move(names), std::move(h), std::move(o), std::move(st),
                              [held, to](std::exception_ptr e, result<follow_summary> r) {
                                boost::asio::dispatch(to, [held, e, r = std::move(r)]() mutable {
                                  std::move (*held)(e, std::move(r));
                                });
                              });
       },
-      token, std::move(ex), std::move(stream), std::move(handler), std::move(options),
+      token, std::move(ex), std::move(streams), std::move(handler), std::move(options),
       std::move(stop));
 }
 

@@ -15,15 +15,16 @@
 //            are published (the message says how many events), its own batch is not.
 //   tail     stdout: one line per event, {"position":P,"time":T,"type":"...","data":{...}}
 //            (keys in that order, compact, the server's own rendering), flushed after each
-//            event. Nothing else is written to stdout. It is call_on_each_event
-//            (eventfeed/follow.hpp): it polls from --after (default "now", resolved to the
-//            stream's head before the first poll) and then from the cursor of the last event
-//            printed. With --cursor-file F it resumes from F when F exists (--after is then
-//            ignored) and rewrites F after each event printed; a missing F is a usage error
-//            (exit 2) unless --after is given, which starts it. SIGINT or SIGTERM ends it with
-//            exit 0 within milliseconds, as does printing --count events. Connection failures
-//            and 429/5xx answers are retried forever: with several --url, at once on the next
-//            one, and once all failed, after a backoff with full jitter up to 8 s (0.5 s
+//            event; following several streams (sharing a {tag}), each line starts with the
+//            event's stream, {"stream":"...","position":P,...}. Nothing else is written to
+//            stdout. It is call_on_each_event (eventfeed/follow.hpp): it polls from --after
+//            (default "now", resolved to the streams' head by the first poll) and then from the
+//            cursor of the last event printed. With --cursor-file F it resumes from F when F exists
+//            (--after is then ignored) and rewrites F after each event printed; a missing F is a
+//            usage error (exit 2) unless --after is given, which starts it. SIGINT or SIGTERM ends
+//            it with exit 0 within milliseconds, as does printing --count events. Connection
+//            failures and 429/5xx answers are retried forever: with several --url, at once on the
+//            next one, and once all failed, after a backoff with full jitter up to 8 s (0.5 s
 //            first); a Retry-After is honoured. Each retry is announced on stderr as
 //            "eventfeed: tail: <error>; retrying [<url>] in <S> s"; any other error answer
 //            (400, 401, 403, 404) ends it with exit 1, as does a damaged or unreadable cursor
@@ -253,7 +254,7 @@ class stop_signals {
 };
 
 struct tail_args {
-  std::string stream;
+  std::vector<std::string> streams;
   std::string after = "now";
   bool after_given = false;  // --after on the command line (starts a missing --cursor-file)
   std::string cursor_file;
@@ -288,19 +289,23 @@ int run_tail(const remote_args& remote, const tail_args& args) {
   };
 
   std::size_t printed = 0;
+  const bool several_streams = args.streams.size() > 1;
+  std::string stream_list;
+  for (const auto& s : args.streams) stream_list += (stream_list.empty() ? "" : ",") + s;
   auto handler = [&](const eventfeed::delivery& d) {
     if (d.gap) {
       std::fprintf(stderr,
-                   "eventfeed: warning: gap in stream '%s': events after position %llu were "
+                   "eventfeed: warning: gap in stream%s '%s': events after position %llu were "
                    "removed by retention before they were read\n",
-                   args.stream.c_str(), static_cast<unsigned long long>(d.gap_after));
+                   several_streams ? "s" : "", stream_list.c_str(),
+                   static_cast<unsigned long long>(d.gap_after));
       return;
     }
-    if (!emit(eventfeed::to_json(d.ev) + "\n")) throw output_closed{};
+    if (!emit(eventfeed::to_json(d.ev, several_streams) + "\n")) throw output_closed{};
     if (args.count != 0 && ++printed == args.count) stop.request_stop();
   };
   try {
-    auto end = eventfeed::call_on_each_event(args.stream, handler, o, stop.get_token());
+    auto end = eventfeed::call_on_each_event(args.streams, handler, o, stop.get_token());
     if (!end && end.err().code == "cursor_file_missing") {
       std::fprintf(stderr,
                    "eventfeed: tail: cursor file '%s' does not exist; pass --after (now, 0 or a "
@@ -503,18 +508,25 @@ Examples:
   auto* tail_cmd =
       cli.add_subcommand("tail",
                          "Follow STREAM by long-polling, printing each event as one JSON line "
-                         "{\"position\",\"time\",\"type\",\"data\"}. Ctrl-C ends it (exit 0).");
+                         "{\"position\",\"time\",\"type\",\"data\"}; several streams sharing a "
+                         "{tag} are followed together with one cursor, each line then starting "
+                         "with \"stream\". Ctrl-C ends it (exit 0).");
   tail_cmd->footer(R"(
 Examples:
   eventfeed tail room:alice
   eventfeed tail room:alice --after 0 --count 10    # the first 10 retained events, then exit
   eventfeed tail '{acme}user:42' --types tip,join
+  eventfeed tail '{acme}user:42' '{acme}public'    # two streams of one {tag}, merged in order
   eventfeed tail room:alice --cursor-file alice.cursor --after now   # first run: starts the file
   eventfeed tail room:alice --cursor-file alice.cursor               # later runs resume from it
   eventfeed tail room:alice --url http://10.0.0.1:8080 --url http://10.0.0.2:8080  # failover
 
 --url and --key (or EVENTFEED_URL, EVENTFEED_KEY) may also be given here; see eventfeed --help.)");
-  tail_cmd->add_option("STREAM", tail.stream, "Stream name")->required();
+  tail_cmd
+      ->add_option("STREAM", tail.streams,
+                   "Stream name; several (up to 50) when they share a {tag}, e.g. "
+                   "'{acme}user:42' '{acme}public'")
+      ->required();
   auto* after_opt =
       tail_cmd
           ->add_option("--after", tail.after,

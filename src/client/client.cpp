@@ -98,9 +98,10 @@ result<std::vector<position>> client::publish_many(const std::vector<stream_even
       detail::publish_many_request(events, impl_->session.options()), detail::parse_positions);
 }
 
-result<poll_result> client::poll(std::string_view stream, const poll_options& opts) {
-  return impl_->call<poll_result>(detail::poll_request(stream, opts, impl_->session.options()),
-                                  detail::parse_poll);
+result<poll_result> client::poll(const stream_set& streams, const poll_options& opts) {
+  return impl_->call<poll_result>(
+      detail::poll_request(streams, opts, impl_->session.options()),
+      [&streams](std::string_view body) { return detail::parse_poll(body, streams); });
 }
 
 result<stream_info> client::info(std::string_view stream) {

@@ -13,7 +13,8 @@ namespace eventfeed::detail {
 namespace {
 
 constexpr std::string_view magic = "eventfeed-cursor 1 ";
-constexpr std::size_t max_file_bytes = 512;  // a stream name is at most 200 bytes
+// A stream name is at most 200 bytes, and a set of streams at most 50 of them, comma-separated.
+constexpr std::size_t max_file_bytes = 16 * 1024;
 
 std::string check_of(std::string_view stream, position pos) {
   std::uint64_t h = 0xcbf29ce484222325ULL;

@@ -8,6 +8,8 @@
 // cannot (a file cut short or scribbled over by something else, a copy half made). Every file
 // that is not exactly such a line for the expected stream is an error, never a fresh start:
 // a consumer that silently started again from "now" would lose events without saying so.
+// A follower of several streams records them as one <stream> field, "a,b" (sorted names joined
+// by commas, which no name holds).
 //
 // Reads and writes are plain blocking POSIX calls on the caller's thread.
 #pragma once

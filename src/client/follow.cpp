@@ -1,10 +1,10 @@
 // client/follow.cpp: the one driver of call_on_each_event and async_call_on_each_event.
 //
 // `follow` is a coroutine that runs a follow_state (every decision: cursor, URLs, backoff,
-// cursor file) against the network: it resolves "now", polls, hands answers over, waits between
-// retries. It runs on a strand: the synchronous call spawns it on a private io_context and runs
-// that on the calling thread; the asynchronous one spawns it on a strand of the caller's
-// executor.
+// cursor file) against the network: it polls (the first poll of a start from "now" resolves it),
+// hands answers over, waits between retries. It runs on a strand: the synchronous call spawns it on
+// a private io_context and runs that on the calling thread; the asynchronous one spawns it on a
+// strand of the caller's executor.
 //
 // Stopping. A std::stop_callback, registered for the whole run, marks every session cancelled
 // (an atomic flag, safe from any thread) and posts onto the strand a task that closes their
@@ -49,7 +49,6 @@ struct io_parts {
           std::make_unique<session>(ex, client_options{.url = url,
                                                        .key = o.key,
                                                        .connect_timeout = o.connect_timeout,
-                                                       .request_timeout = o.request_timeout,
                                                        .poll_grace = o.poll_grace}));
   }
 
@@ -66,9 +65,9 @@ net::awaitable<result<T>> ask(session& s, result<request_spec> spec, Parse parse
   co_return read_answer<T>(co_await s.exchange(*spec), !s.options().key.empty(), parse);
 }
 
-net::awaitable<result<follow_summary>> follow(std::string stream, event_handler handler,
+net::awaitable<result<follow_summary>> follow(stream_set streams, event_handler handler,
                                               follow_options options, std::stop_token stop) {
-  auto opened = follow_state::open(std::move(stream), options);
+  auto opened = follow_state::open(std::move(streams), options);
   if (!opened) co_return std::move(opened).err();
   follow_state& st = *opened;
   const auto ex = co_await net::this_coro::executor;
@@ -81,28 +80,16 @@ net::awaitable<result<follow_summary>> follow(std::string stream, event_handler 
   for (;;) {
     if (stop.stop_requested()) co_return st.summary();
     session& s = *io->sessions[st.url_index()];
-    std::optional<error> failure;
-    if (st.needs_head()) {
-      auto head =
-          co_await ask<stream_info>(s, info_request(st.stream(), s.options()), parse_stream_info);
-      if (head) {
-        st.succeeded();
-        if (auto bad = st.start_at_head(head->head)) co_return std::move(*bad);
-        continue;
-      }
-      failure = std::move(head).err();
-    } else {
-      auto got = co_await ask<poll_result>(
-          s, poll_request(st.stream(), st.next_poll(), s.options()), parse_poll);
-      if (got) {
-        st.succeeded();
-        if (auto bad = st.deliver(*got, handler, stop)) co_return std::move(*bad);
-        continue;
-      }
-      failure = std::move(got).err();
+    auto got = co_await ask<poll_result>(
+        s, poll_request(st.streams(), st.next_poll(), s.options()),
+        [&st](std::string_view body) { return parse_poll(body, st.streams()); });
+    if (got) {
+      st.succeeded();
+      if (auto bad = st.deliver(*got, handler, stop)) co_return std::move(*bad);
+      continue;
     }
     if (stop.stop_requested()) co_return st.summary();
-    auto retry = st.failed(std::move(*failure));
+    auto retry = st.failed(std::move(got).err());
     if (!retry) co_return std::move(retry).err();
     if (options.on_retry) options.on_retry(*retry);
     if (retry->delay.count() > 0) {
@@ -114,17 +101,17 @@ net::awaitable<result<follow_summary>> follow(std::string stream, event_handler 
 
 }  // namespace
 
-void spawn_follow(net::any_io_executor ex, std::string stream, event_handler handler,
+void spawn_follow(net::any_io_executor ex, stream_set streams, event_handler handler,
                   follow_options options, std::stop_token stop, follow_done done) {
   // The completion of co_spawn for awaitable<T> needs a default-constructible T; an optional
   // carries the result.
   auto strand = net::make_strand(ex);
   net::co_spawn(
       strand,
-      [](std::string s, event_handler h, follow_options o,
+      [](stream_set s, event_handler h, follow_options o,
          std::stop_token st) -> net::awaitable<std::optional<result<follow_summary>>> {
         co_return co_await follow(std::move(s), std::move(h), std::move(o), std::move(st));
-      }(std::move(stream), std::move(handler), std::move(options), std::move(stop)),
+      }(std::move(streams), std::move(handler), std::move(options), std::move(stop)),
       [done = std::move(done)](std::exception_ptr e, std::optional<result<follow_summary>> r) {
         if (r) {
           done(e, std::move(*r));
@@ -136,13 +123,13 @@ void spawn_follow(net::any_io_executor ex, std::string stream, event_handler han
 
 }  // namespace detail
 
-result<follow_summary> call_on_each_event(std::string_view stream, event_handler handler,
+result<follow_summary> call_on_each_event(const stream_set& streams, event_handler handler,
                                           const follow_options& options, std::stop_token stop) {
   net::io_context ioc{1};
   std::exception_ptr thrown;
   std::optional<result<follow_summary>> out;
-  detail::spawn_follow(ioc.get_executor(), std::string(stream), std::move(handler), options,
-                       std::move(stop), [&](std::exception_ptr e, result<follow_summary> r) {
+  detail::spawn_follow(ioc.get_executor(), streams, std::move(handler), options, std::move(stop),
+                       [&](std::exception_ptr e, result<follow_summary> r) {
                          thrown = e;
                          out.emplace(std::move(r));
                        });

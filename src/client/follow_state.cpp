@@ -1,8 +1,10 @@
 #include "client/follow_state.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "client/cursor_file.hpp"
+#include "client/session.hpp"
 #include "client/url.hpp"
 
 namespace eventfeed::detail {
@@ -13,11 +15,8 @@ error invalid(std::string code, std::string message) {
   return error{error_kind::invalid_argument, 0, std::move(code), std::move(message)};
 }
 
-std::optional<error> check_options(std::string_view stream, const follow_options& o) {
-  if (!is_valid_stream_name(stream))
-    return invalid("invalid_stream",
-                   "invalid stream name '" + std::string(stream) +
-                       "': it must be 1 to 200 characters from A-Z a-z 0-9 { } : . _ -");
+std::optional<error> check_options(const stream_set& streams, const follow_options& o) {
+  if (auto bad = check_streams(streams)) return bad;
   if (o.urls.empty()) return invalid("invalid_url", "no server URL was given");
   for (const auto& url : o.urls)
     if (auto parsed = parse_url(url); !parsed) return parsed.err();
@@ -27,17 +26,34 @@ std::optional<error> check_options(std::string_view stream, const follow_options
   return std::nullopt;
 }
 
+// The streams' names, sorted and without repeats, comma-separated (a name holds no comma): the
+// same set names the same cursor whatever order it is given in; one stream is its name.
+std::string identity_of(const stream_set& streams) {
+  std::vector<std::string> names = streams.names();
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::string out;
+  for (const auto& n : names) {
+    if (!out.empty()) out += ',';
+    out += n;
+  }
+  return out;
+}
+
 }  // namespace
 
-follow_state::follow_state(std::string stream, const follow_options& options)
-    : stream_(std::move(stream)), options_(&options), backoff_(options.retry) {}
+follow_state::follow_state(stream_set streams, const follow_options& options)
+    : streams_(std::move(streams)),
+      identity_(identity_of(streams_)),
+      options_(&options),
+      backoff_(options.retry) {}
 
-result<follow_state> follow_state::open(std::string stream, const follow_options& options) {
-  if (auto bad = check_options(stream, options)) return std::move(*bad);
-  follow_state st(std::move(stream), options);
+result<follow_state> follow_state::open(stream_set streams, const follow_options& options) {
+  if (auto bad = check_options(streams, options)) return std::move(*bad);
+  follow_state st(std::move(streams), options);
   std::optional<position> saved;
   if (!options.cursor_file.empty()) {
-    auto read = read_cursor_file(options.cursor_file, st.stream_);
+    auto read = read_cursor_file(options.cursor_file, st.identity_);
     if (!read) return std::move(read).err();
     saved = *read;
     if (!saved && !options.start_if_missing)
@@ -63,18 +79,18 @@ std::optional<error> follow_state::advance(position pos) {
   has_cursor_ = true;
   cursor_ = pos;
   if (options_->cursor_file.empty()) return std::nullopt;
-  return write_cursor_file(options_->cursor_file, stream_, pos, options_->sync_cursor_file);
-}
-
-std::optional<error> follow_state::start_at_head(position head) {
-  pending_now_ = false;
-  return advance(head);
+  return write_cursor_file(options_->cursor_file, identity_, pos, options_->sync_cursor_file);
 }
 
 poll_options follow_state::next_poll() const {
   poll_options p;
-  p.after = has_cursor_ ? std::to_string(cursor_) : std::string();
-  p.timeout = options_->poll_timeout;
+  if (pending_now_) {
+    p.after = "now";
+    p.timeout = std::chrono::milliseconds(0);
+  } else {
+    p.after = has_cursor_ ? std::to_string(cursor_) : std::string();
+    p.timeout = options_->poll_timeout;
+  }
   p.types = options_->types;
   p.limit = options_->limit;
   return p;
@@ -122,6 +138,10 @@ std::optional<error> follow_state::deliver(const poll_result& answer, const even
     if (auto failed = advance(ev.pos)) return failed;
   }
   if (stop.stop_requested()) return std::nullopt;
+  if (pending_now_) {  // "now" resolved: the cursor starts at the head, even an empty one
+    pending_now_ = false;
+    return advance(std::max(answer.next, cursor_));
+  }
   if (answer.next > cursor_) return advance(answer.next);  // past events the filter skipped
   return std::nullopt;
 }

@@ -9,6 +9,9 @@
 //   file, every move is written to it before the next event is handed over.
 // - Until the first answer of a start from the oldest event, there is no cursor (`has_cursor_`
 //   false) and polls carry no `after`, so that a start from the oldest reports no gap.
+// - A start from "now" is resolved by the server: the first poll asks `after=now` with no wait,
+//   and its answer's `next` (the head of the streams then, or past what it returned) becomes the
+//   cursor, written to the cursor file at once. Until that answer, `pending_now_` holds.
 // - `failures_` counts failed attempts since the last answer; the first `urls.size() - 1`
 //   failures move to the next URL at once, later ones wait for the backoff.
 //
@@ -28,17 +31,15 @@ namespace eventfeed::detail {
 class follow_state {
  public:
   // Checks the options and reads the cursor file (see eventfeed/follow.hpp for the rules).
-  static result<follow_state> open(std::string stream, const follow_options& options);
+  static result<follow_state> open(stream_set streams, const follow_options& options);
 
-  const std::string& stream() const noexcept { return stream_; }
+  const stream_set& streams() const noexcept { return streams_; }
   std::size_t url_index() const noexcept { return url_; }
 
-  // True while the start is "now" and not yet resolved: ask for the stream's head first.
-  bool needs_head() const noexcept { return pending_now_; }
-  // The head answered for "now": the cursor starts there (written to the cursor file).
-  std::optional<error> start_at_head(position head);
+  // True while the start is "now" and not yet resolved by an answer.
+  bool pending_now() const noexcept { return pending_now_; }
 
-  // The next poll, from the cursor.
+  // The next poll, from the cursor (or `now` with no wait, see the invariants).
   poll_options next_poll() const;
 
   // An attempt failed: the notice of the retry to make (URL index and wait), or, for an error
@@ -58,10 +59,11 @@ class follow_state {
   follow_summary summary() const noexcept { return {cursor_, delivered_}; }
 
  private:
-  follow_state(std::string stream, const follow_options& options);
+  follow_state(stream_set streams, const follow_options& options);
   std::optional<error> advance(position pos);
 
-  std::string stream_;
+  stream_set streams_;
+  std::string identity_;  // what the cursor file records: the names, sorted, comma-separated
   const follow_options* options_;
   backoff backoff_;
   std::size_t url_ = 0;

@@ -169,14 +169,57 @@ std::string events_path(std::string_view stream) {
 }
 }  // namespace
 
-result<request_spec> poll_request(std::string_view stream, const poll_options& opts,
+namespace {
+// The server's rule (core/stream_name.hpp): the text between the first '{' and the next '}'
+// when it is non-empty, otherwise the whole name.
+std::string_view stream_tag(std::string_view name) {
+  const auto open = name.find('{');
+  if (open == std::string_view::npos) return name;
+  const auto close = name.find('}', open + 1);
+  if (close == std::string_view::npos || close == open + 1) return name;
+  return name.substr(open + 1, close - open - 1);
+}
+constexpr std::size_t max_poll_streams = 50;
+}  // namespace
+
+std::optional<error> check_streams(const stream_set& streams) {
+  const auto& names = streams.names();
+  if (names.empty())
+    return error{error_kind::invalid_argument, 0, "invalid_stream", "no stream was given"};
+  if (names.size() > max_poll_streams)
+    return error{error_kind::invalid_argument, 0, "invalid_stream",
+                 std::to_string(names.size()) + " streams were given; at most " +
+                     std::to_string(max_poll_streams) + " may be read together"};
+  for (const auto& name : names) {
+    if (!is_valid_stream_name(name)) return invalid_stream(name);
+    if (stream_tag(name) != stream_tag(names.front()))
+      return error{error_kind::invalid_argument, 0, "invalid_stream",
+                   "streams read together must share a {tag} (one position sequence): '" +
+                       names.front() + "' and '" + name + "' do not"};
+  }
+  return std::nullopt;
+}
+
+result<request_spec> poll_request(const stream_set& streams, const poll_options& opts,
                                   const client_options& client) {
-  if (!is_valid_stream_name(stream)) return invalid_stream(stream);
+  if (auto bad = check_streams(streams)) return std::move(*bad);
   if (!is_valid_cursor(opts.after))
     return error{error_kind::invalid_argument, 0, "invalid_cursor",
                  "invalid cursor '" + opts.after + "': expected \"now\" or a position"};
   const auto timeout = std::max(opts.timeout, std::chrono::milliseconds(0));
-  std::string path = events_path(stream) + "?timeout=" + format_seconds(timeout);
+  const auto& names = streams.names();
+  std::string path;
+  if (names.size() == 1) {
+    path = events_path(names.front()) + "?timeout=";
+  } else {
+    path = "/v1/events?streams=";
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (i) path += ',';
+      path += encode_query_value(names[i]);
+    }
+    path += "&timeout=";
+  }
+  path += format_seconds(timeout);
   if (!opts.after.empty()) path += "&after=" + opts.after;
   if (opts.limit > 0) path += "&limit=" + std::to_string(opts.limit);
   if (!opts.types.empty()) {

@@ -88,8 +88,13 @@ class session {
 
 error cancelled_error();
 
+// Checks a set of streams to read with one cursor: 1 to 50 valid names sharing one {tag}
+// (invalid_argument, "invalid_stream", naming the culprit).
+std::optional<error> check_streams(const stream_set& streams);
+
 // The requests of the API's calls, checked before anything is sent (invalid_argument errors).
-result<request_spec> poll_request(std::string_view stream, const poll_options& opts,
+// A poll of one stream goes to /v1/streams/{s}/events, of several to /v1/events?streams=.
+result<request_spec> poll_request(const stream_set& streams, const poll_options& opts,
                                   const client_options& client);
 result<request_spec> info_request(std::string_view stream, const client_options& client);
 result<request_spec> publish_request(std::string_view stream, const std::vector<new_event>& events,

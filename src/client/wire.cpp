@@ -79,10 +79,16 @@ std::string quoted(std::string_view s) {
 
 }  // namespace
 
-std::string to_json(const event& ev) {
+std::string to_json(const event& ev, bool with_stream) {
   std::string out;
-  out.reserve(64 + ev.type.size() + ev.data.size());
-  out += R"({"position":)";
+  out.reserve(64 + ev.type.size() + ev.data.size() + (with_stream ? 12 + ev.stream.size() : 0));
+  out += '{';
+  if (with_stream) {
+    out += R"("stream":)";
+    out += quoted(ev.stream);
+    out += ',';
+  }
+  out += R"("position":)";
   out += std::to_string(ev.pos);
   out += R"(,"time":)";
   out += std::to_string(ev.time_ms);
@@ -352,6 +358,10 @@ result<event> scan_event(json_scanner& s, std::size_t index) {
       if (raw.empty() || raw.front() != '{') return bad_response(where + ".data is not an object");
       ev.data = std::string(raw);
       has_data = true;
+    } else if (*key == "stream") {
+      auto stream = decode_string(raw);
+      if (!stream) return bad_response(where + ".stream is not a string");
+      ev.stream = std::move(*stream);
     }
   }
   if (!has_pos || !has_type || !has_data)
@@ -386,7 +396,8 @@ result<std::vector<position>> parse_positions(std::string_view body) {
   return out;
 }
 
-result<poll_result> parse_poll(std::string_view body) {
+result<poll_result> parse_poll(std::string_view body, const stream_set& streams) {
+  const auto& names = streams.names();
   if (auto checked = parse_answer(body); !checked) return std::move(checked).err();
   json_scanner s(body);
   s.enter_object();
@@ -398,6 +409,12 @@ result<poll_result> parse_poll(std::string_view body) {
       while (s.next_element()) {
         auto ev = scan_event(s, out.events.size());
         if (!ev) return std::move(ev).err();
+        if (names.size() == 1) {
+          ev->stream = names.front();
+        } else if (std::find(names.begin(), names.end(), ev->stream) == names.end()) {
+          return bad_response("events[" + std::to_string(out.events.size()) +
+                              "].stream is not one of the streams polled");
+        }
         out.events.push_back(std::move(*ev));
       }
       has_events = true;

@@ -55,7 +55,9 @@ std::optional<std::string> check_data_object(std::string_view data);
 // Answers of successful calls. Failures are error_kind::protocol, code "bad_response".
 result<published> parse_published(std::string_view body);
 result<std::vector<position>> parse_positions(std::string_view body);
-result<poll_result> parse_poll(std::string_view body);
+// The answer of a poll of `streams`: each event's `stream` is the one stream polled, or, for
+// several, the one the answer names (which must be one of them).
+result<poll_result> parse_poll(std::string_view body, const stream_set& streams);
 result<stream_info> parse_stream_info(std::string_view body);
 result<server_health> parse_health(std::string_view body);
 

@@ -2,7 +2,8 @@
 // form against real server processes.
 //
 // - Exactly once through crashes: a consumer process (tools/follow_consumer.cpp) with a cursor
-//   file follows 10,000 events on the SQLite store while the server is SIGKILLed and restarted
+//   file follows 10,000 events on the SQLite store, published in turn to two streams of one
+//   {tag} that it follows together, while the server is SIGKILLed and restarted
 //   on the same port twice, each time right after a burst of publishes (so the consumer is in
 //   the middle of reading it), and while the consumer itself is SIGKILLed and restarted once.
 //   The consumer is killed once its cursor file has caught up with the events published so
@@ -83,15 +84,20 @@ position cursor_in(const fs::path& file) {
   return pos;
 }
 
-// Publishes events {"n":first}..{"n":first+count-1} to `stream`, 100 a request; returns the
-// last position.
-position publish_numbered(client& c, std::string_view stream, int first, int count) {
+// The stream of `streams` that publish_numbered puts event {"n":n} in: its hundreds in turn.
+const std::string& stream_of(const stream_set& streams, int n) {
+  return streams.names()[static_cast<std::size_t>(n / 100) % streams.names().size()];
+}
+
+// Publishes events {"n":first}..{"n":first+count-1}, 100 a request, the requests in turn to each
+// of `streams` (`first` a multiple of 100); returns the last position.
+position publish_numbered(client& c, const stream_set& streams, int first, int count) {
   position last = 0;
   for (int i = 0; i < count; i += 100) {
     std::vector<new_event> batch;
     for (int n = first + i; n < first + std::min(count, i + 100); ++n)
       batch.push_back({"n", R"({"n":)" + std::to_string(n) + "}"});
-    auto done = c.publish_batch(stream, batch);
+    auto done = c.publish_batch(stream_of(streams, first + i), batch);
     if (!done) throw std::runtime_error("publish: " + done.err().to_string());
     last = done->last;
   }
@@ -105,10 +111,13 @@ std::vector<std::string> lines_of(const std::string& text) {
   return out;
 }
 
+const stream_set crash_streams{"{crash}a", "{crash}b"};
+
 std::unique_ptr<child_process> start_consumer(const std::string& url, const fs::path& cursor) {
   return std::make_unique<child_process>(std::vector<std::string>{
       EVENTFEED_FOLLOW_CONSUMER, "--url", url, "--key", std::string(publisher_key), "--stream",
-      "room:crash", "--cursor-file", cursor.string(), "--from", "0", "--start-if-missing"});
+      "{crash}a", "--stream", "{crash}b", "--cursor-file", cursor.string(), "--from", "0",
+      "--start-if-missing"});
 }
 
 TEST(Follow, TenThousandEventsExactlyOnceThroughServerAndConsumerKills) {
@@ -143,16 +152,16 @@ TEST(Follow, TenThousandEventsExactlyOnceThroughServerAndConsumerKills) {
                       "the consumer's cursor file reaches " + std::to_string(last));
   };
 
-  publish_numbered(pub, "room:crash", 0, 3000);
+  publish_numbered(pub, crash_streams, 0, 3000);
   restart_server();  // SIGKILL, while the consumer reads the burst
-  publish_numbered(pub, "room:crash", 3000, 3000);
+  publish_numbered(pub, crash_streams, 3000, 3000);
   restart_server();
-  position last = publish_numbered(pub, "room:crash", 6000, 2000);
+  position last = publish_numbered(pub, crash_streams, 6000, 2000);
   ASSERT_TRUE(caught_up(last)) << consumer->stderr_text();
   consumer->kill();  // SIGKILL the consumer, then the same command again
   output += consumer->stdout_text();
   consumer = start_consumer(server->url(), cursor);
-  last = publish_numbered(pub, "room:crash", 8000, 2000);
+  last = publish_numbered(pub, crash_streams, 8000, 2000);
   ASSERT_TRUE(caught_up(last)) << consumer->stderr_text();
   ASSERT_TRUE(
       wait_until([&] { return lines_of(output + consumer->stdout_text()).size() >= 10'000; },
@@ -165,9 +174,10 @@ TEST(Follow, TenThousandEventsExactlyOnceThroughServerAndConsumerKills) {
   for (std::size_t n = 0; n < lines.size(); ++n) {
     std::istringstream in(lines[n]);
     position pos = 0;
-    std::string data;
-    in >> pos >> data;
+    std::string data, stream;
+    in >> pos >> data >> stream;
     ASSERT_EQ(data, R"({"n":)" + std::to_string(n) + "}") << "line " << n << ": " << lines[n];
+    ASSERT_EQ(stream, stream_of(crash_streams, static_cast<int>(n))) << "line " << n;
     ASSERT_GT(pos, previous) << "line " << n;
     previous = pos;
   }
@@ -406,6 +416,40 @@ TEST_F(FollowServer, AThrowingHandlerEndsTheLoopBeforeItsEvent) {
   EXPECT_EQ(cursor_in(dir.path() / "c"), seen.back());
   EXPECT_THROW((void)run(), std::runtime_error);  // resumes at the same event, not past it
   EXPECT_EQ(seen.size(), 3u);
+}
+
+TEST_F(FollowServer, SeveralStreamsOfOneTagAreFollowedFromNowWithOneCursor) {
+  temp_dir dir;
+  client pub({.url = server_->url(), .key = std::string(publisher_key)});
+  publish_numbered(pub, "{m}a", 0, 100);  // before "now": not delivered
+  const stream_set both{"{m}a", "{m}b"};
+  follow_options o;
+  o.urls = {server_->url()};
+  o.key = std::string(publisher_key);
+  o.cursor_file = (dir.path() / "c").string();
+  o.start_if_missing = true;
+  std::vector<std::pair<std::string, int>> seen;
+  std::stop_source stop;
+  std::atomic<position> last{0};
+  std::thread publisher([&] {
+    EXPECT_TRUE(wait_stream_waiters("{m}b", 1));  // resolved "now", parked on both
+    last = publish_numbered(pub, both, 0, 600);
+  });
+  auto end = call_on_each_event(
+      both,
+      [&](const delivery& d) {
+        ASSERT_FALSE(d.gap);
+        seen.emplace_back(d.ev.stream, std::stoi(d.ev.data.substr(5)));
+        if (seen.size() == 600) stop.request_stop();
+      },
+      o, stop.get_token());
+  publisher.join();
+  ASSERT_TRUE(end) << end.err().to_string();
+  ASSERT_EQ(seen.size(), 600u);
+  for (int n = 0; n < 600; ++n)
+    ASSERT_EQ(seen[static_cast<std::size_t>(n)], std::make_pair(stream_of(both, n), n));
+  EXPECT_EQ(end->cursor, last.load());
+  EXPECT_EQ(cursor_in(dir.path() / "c"), last.load());
 }
 
 TEST_F(FollowServer, TheAsyncFormDeliversThroughCoAwait) {

@@ -222,8 +222,8 @@ TEST_F(Errors, WrongMethodIs405) {
                405, "method_not_allowed", "method not allowed on this path");
   expect_error(client_->request(bhttp::verb::put, "/healthz", "{}", bearer()), 405,
                "method_not_allowed", "method not allowed on this path");
-  expect_error(client_->get("/v1/events", bearer()), 405, "method_not_allowed",
-               "method not allowed on this path");
+  expect_error(client_->request(bhttp::verb::put, "/v1/events", "{}", bearer()), 405,
+               "method_not_allowed", "method not allowed on this path");
 }
 
 TEST_F(Errors, MalformedHttpIs400AndClosesTheConnection) {

@@ -3,6 +3,7 @@
 //   POST /v1/streams/{stream}/events   publish one event or a batch to one stream
 //   POST /v1/events                    publish to several streams at once
 //   GET  /v1/streams/{stream}/events   long-poll: ?after=P|now&timeout=S&limit=N&types=a,b
+//   GET  /v1/events                    long-poll several streams sharing a {tag}: ?streams=a,b&...
 //   GET  /v1/streams/{stream}          {"stream", "head", "oldest", "waiters"}
 //
 // Authentication is `Authorization: Bearer <key>`; errors are {"error": {"code", "message"}}
@@ -22,6 +23,10 @@
 #include "http/router.hpp"
 
 namespace eventfeed::api::native {
+
+// The most streams one GET /v1/events may name: 50 names of the longest kind still fit the
+// request line in the 16 KiB header limit, percent-encoded.
+inline constexpr std::size_t max_poll_streams = 50;
 
 struct options {
   std::chrono::milliseconds default_timeout{30'000};

@@ -1,5 +1,9 @@
 // store/sqlite/sqlite_store.hpp: the embedded, durable default store (one SQLite file in WAL mode).
 //
+// Its files: this class and its state (sqlite_store.cpp: open, load, close); the writer
+// (writer.cpp: the queue, commit groups, retention); the readers (reader.cpp: the in-memory
+// tails and the reader threads); the tables (schema.hpp); SQLite helpers (sql.hpp).
+//
 // Writes. One writer thread owns the only writing connection. Appends, record writes and
 // retention steps are queued to it; it takes everything queued (a *group*), runs it as one
 // transaction and commits once, so under load many publishes share one commit (and, in `full`
@@ -9,10 +13,13 @@
 // errc::unavailable, nothing that was acknowledged before is touched, and the next group simply
 // tries again, so the store recovers by itself once space is back.
 //
-// Positions. One sequence for every stream (so any `{tag}` group shares it), kept in its own row
-// and committed with the events; stream heads are kept in the `streams` table apart from the
-// events, so positions continue after a restart and are never reused, even when retention has
-// removed every event of a stream.
+// Positions. One sequence for every stream (so any `{tag}` group shares it). Stream heads are
+// kept in the `streams` table, committed with the events, apart from them, so positions continue
+// after a restart and are never reused, even when retention has removed every event of a
+// stream; the sequence is the largest head (schema.hpp), so a commit writes no sequence row.
+//
+// Checkpoints. The WAL is copied into the database file by a checkpointer thread of its own,
+// not inside commits (checkpoint.cpp), and kept bounded under sustained load.
 //
 // Reads. Each stream keeps its most recent events (up to `tail_events`) in memory, contiguous up
 // to the head: a read whose cursor is within the tail (every poll at the head, every fan-out) is
@@ -41,6 +48,7 @@
 
 #include "core/clock.hpp"
 #include "core/string_hash.hpp"
+#include "store/sqlite/schema.hpp"
 #include "store/store.hpp"
 
 namespace eventfeed::store::sqlite {
@@ -57,13 +65,15 @@ struct options {
   std::size_t tail_events = 1024;  // recent events kept in memory per stream
   std::size_t reader_threads = 2;
   std::size_t max_group_events = 20'000;  // most events in one commit group
+  // WAL checkpoints (checkpoint.cpp): a passive one once the WAL holds `checkpoint_frames`
+  // frames (SQLite's own default threshold), a RESTART past `wal_limit_frames` (about 64 MiB of
+  // 4 KiB pages), after which the file is cut back to that size.
+  std::size_t checkpoint_frames = 1000;
+  std::size_t wal_limit_frames = 16'000;
 };
 
 // The file inside data_dir.
 inline constexpr const char* database_file = "eventfeed.db";
-// The schema this build reads and writes; checked at open.
-// 2: records gained `expires_ms`. A file of version 1 is migrated when opened.
-inline constexpr int schema_version = 2;
 
 class sqlite_store final : public store {
  public:
@@ -96,6 +106,8 @@ class sqlite_store final : public store {
   std::string_view backend_name() const noexcept override { return "sqlite"; }
 
   const std::filesystem::path& path() const noexcept { return path_; }
+  // How many WAL checkpoints the checkpointer thread has run.
+  std::uint64_t checkpoints() const noexcept { return checkpoints_.load(); }
 
  private:
   struct stream_state {
@@ -141,11 +153,15 @@ class sqlite_store final : public store {
   void open_database();
   void load_state();
   void writer_loop();
+  void checkpoint_loop();
+  // The writer connection's WAL hook: after each commit, the frames the WAL holds.
+  static int on_wal_commit(void* self, sqlite3* db, const char* name, int frames);
   void reader_loop(std::size_t index);
   // Queues a read for the reader threads (read and read_last when the tail cannot answer).
   void enqueue_read(std::string stream, core::position after, std::size_t limit, bool newest,
                     read_callback done);
   struct writer_statements;
+  class group_run;  // one commit group's transaction (writer.cpp)
   void run_group(std::vector<job>& group, writer_statements& statements);
   void run_trim_step();
   void remove_expired_records();
@@ -157,6 +173,7 @@ class sqlite_store final : public store {
   std::filesystem::path path_;
   int lock_fd_ = -1;  // flock'ed: one process per data directory
   sqlite3* writer_db_ = nullptr;
+  sqlite3* checkpoint_db_ = nullptr;
   std::vector<sqlite3*> reader_dbs_;
 
   mutable std::shared_mutex state_mutex_;  // guards streams_, records_, sequence_, closed_
@@ -181,10 +198,17 @@ class sqlite_store final : public store {
   std::deque<read_job> reads_;
   bool stop_readers_ = false;
 
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_cv_;
+  std::size_t wal_frames_ = 0;  // the WAL's size at the last commit past the threshold; 0: none
+  bool stop_checkpointer_ = false;
+  std::atomic<std::uint64_t> checkpoints_{0};  // checkpoints run (for tests)
+
   std::atomic<std::int64_t> last_trim_ms_{0};
   std::size_t trim_cursor_ = 0;  // writer thread only: where the next age-retention step starts
 
   std::thread writer_;
+  std::thread checkpointer_;
   std::vector<std::thread> readers_;
 };
 

@@ -1,15 +1,17 @@
 // tests/integration/tools/follow_consumer.cpp: a consumer process for the follow tests, which
 // kill it (SIGKILL) and start it again on the same cursor file.
 //
-//   follow_consumer --stream S --cursor-file F [--url U]... [--key K] [--from X]
-//                   [--start-if-missing]
+//   follow_consumer --stream S [--stream S2]... --cursor-file F [--url U]... [--key K]
+//                   [--from X] [--start-if-missing]
 //
-// It runs call_on_each_event and prints each event as "<position> <data>\n", flushed at once,
+// It runs call_on_each_event (on several streams of one {tag} when --stream is repeated) and
+// prints each event as "<position> <data> <stream>\n", flushed at once,
 // and each gap as "gap <after>\n"; each retry goes to stderr. It runs until killed, or until a
 // non-retryable error (printed on stderr, exit 1).
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "eventfeed/follow.hpp"
 
@@ -18,7 +20,7 @@ int main(int argc, char** argv) {
   o.urls.clear();
   o.poll_timeout = std::chrono::seconds(5);
   o.retry = {.initial = std::chrono::milliseconds(50), .cap = std::chrono::milliseconds(500)};
-  std::string stream;
+  std::vector<std::string> streams;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const char* value = i + 1 < argc ? argv[i + 1] : "";
@@ -28,7 +30,7 @@ int main(int argc, char** argv) {
     }
     ++i;
     if (arg == "--stream") {
-      stream = value;
+      streams.emplace_back(value);
     } else if (arg == "--cursor-file") {
       o.cursor_file = value;
     } else if (arg == "--url") {
@@ -47,12 +49,13 @@ int main(int argc, char** argv) {
                  n.url.c_str(), static_cast<long long>(n.delay.count()));
   };
   auto end = eventfeed::call_on_each_event(
-      stream,
+      streams,
       [](const eventfeed::delivery& d) {
         if (d.gap) {
           std::printf("gap %llu\n", static_cast<unsigned long long>(d.gap_after));
         } else {
-          std::printf("%llu %s\n", static_cast<unsigned long long>(d.ev.pos), d.ev.data.c_str());
+          std::printf("%llu %s %s\n", static_cast<unsigned long long>(d.ev.pos), d.ev.data.c_str(),
+                      d.ev.stream.c_str());
         }
         std::fflush(stdout);
       },

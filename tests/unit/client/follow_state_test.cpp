@@ -78,15 +78,64 @@ TEST_F(FollowState, ADamagedCursorFileIsAnErrorEvenWithAStart) {
   EXPECT_EQ(st.err().code, "cursor_file_damaged");
 }
 
-TEST_F(FollowState, NowIsResolvedToTheHeadAndSavedBeforeTheFirstPoll) {
+TEST_F(FollowState, NowIsResolvedByAPollThatDoesNotWaitAndSavedAtOnce) {
   opts_.cursor_file = cursor_path();
   opts_.start_if_missing = true;
   auto st = open();
-  EXPECT_TRUE(st.needs_head());
-  ASSERT_FALSE(st.start_at_head(41));
-  EXPECT_FALSE(st.needs_head());
+  EXPECT_TRUE(st.pending_now());
+  EXPECT_EQ(st.next_poll().after, "now");
+  EXPECT_EQ(st.next_poll().timeout, milliseconds(0));
+  ASSERT_FALSE(st.deliver(answer({}, 41), record_));
+  EXPECT_FALSE(st.pending_now());
+  EXPECT_TRUE(seen_.empty());
   EXPECT_EQ(saved(), 41u);
   EXPECT_EQ(st.next_poll().after, "41");
+  EXPECT_EQ(st.next_poll().timeout, opts_.poll_timeout);
+}
+
+TEST_F(FollowState, NowOnAnEmptyStreamStartsAtZeroAndSavesIt) {
+  opts_.cursor_file = cursor_path();
+  opts_.start_if_missing = true;
+  auto st = open();
+  ASSERT_FALSE(st.deliver(answer({}, 0), record_));
+  EXPECT_FALSE(st.pending_now());
+  EXPECT_EQ(saved(), 0u) << "a restart resumes from the start, not from a later now";
+  EXPECT_EQ(st.next_poll().after, "0");
+}
+
+TEST_F(FollowState, SeveralStreamsShareOneCursorFileWhateverTheirOrder) {
+  opts_.cursor_file = cursor_path();
+  opts_.from = "5";
+  opts_.start_if_missing = true;
+  {
+    auto st = follow_state::open(stream_set{"{t}b", "{t}a", "{t}b"}, opts_);
+    ASSERT_TRUE(st) << st.err().to_string();
+    ASSERT_FALSE(st->deliver(answer({ev(9)}, 9), record_));
+  }
+  EXPECT_EQ(read_cursor_file(cursor_path(), "{t}a,{t}b")->value(), 9u);
+  auto again = follow_state::open(stream_set{"{t}a", "{t}b"}, opts_);
+  ASSERT_TRUE(again) << again.err().to_string();
+  EXPECT_EQ(again->next_poll().after, "9");
+  auto other = follow_state::open(stream_set{"{t}a"}, opts_);
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.err().code, "cursor_file_stream");
+}
+
+TEST_F(FollowState, StreamsOfDifferentTagsOrTooManyAreRefused) {
+  auto mixed = follow_state::open(stream_set{"{t}a", "{u}b"}, opts_);
+  ASSERT_FALSE(mixed);
+  EXPECT_EQ(mixed.err().code, "invalid_stream");
+  EXPECT_EQ(mixed.err().message,
+            "streams read together must share a {tag} (one position sequence): '{t}a' and '{u}b' "
+            "do not");
+  EXPECT_EQ(follow_state::open(stream_set{"a", "b"}, opts_).err().code, "invalid_stream")
+      << "without a tag, a stream's tag is its whole name";
+  std::vector<std::string> many;
+  for (int i = 0; i <= 50; ++i) many.push_back("{t}" + std::to_string(i));
+  EXPECT_EQ(follow_state::open(many, opts_).err().code, "invalid_stream");
+  many.pop_back();
+  EXPECT_TRUE(follow_state::open(many, opts_));
+  EXPECT_EQ(follow_state::open(std::vector<std::string>{}, opts_).err().code, "invalid_stream");
 }
 
 TEST_F(FollowState, ASavedCursorWinsOverTheStart) {
@@ -94,7 +143,7 @@ TEST_F(FollowState, ASavedCursorWinsOverTheStart) {
   opts_.from = "now";
   ASSERT_FALSE(write_cursor_file(cursor_path(), "room:a", 7, false));
   auto st = open();
-  EXPECT_FALSE(st.needs_head());
+  EXPECT_FALSE(st.pending_now());
   EXPECT_EQ(st.next_poll().after, "7");
 }
 
@@ -104,7 +153,7 @@ TEST_F(FollowState, FromTheOldestPollsWithoutACursorUntilTheFirstAnswer) {
   opts_.limit = 5;
   opts_.poll_timeout = milliseconds(1500);
   auto st = open();
-  EXPECT_FALSE(st.needs_head());
+  EXPECT_FALSE(st.pending_now());
   auto p = st.next_poll();
   EXPECT_EQ(p.after, "");
   EXPECT_EQ(p.types, std::vector<std::string>{"tip"});

@@ -37,7 +37,7 @@ TEST(ParsePoll, KeepsDataByteForByte) {
   const std::string body =
       R"({"events":[{"position":17,"time":1700000000000,"type":"tip","data":{"amount":5.50,"s":"a\"}b"}},)"
       R"({"position":18,"time":1700000000001,"type":"caf\u00e9","data":{}}],"next":18,"gap":false})";
-  auto r = parse_poll(body);
+  auto r = parse_poll(body, "room:a");
   ASSERT_TRUE(r) << r.err().message;
   ASSERT_EQ(r->events.size(), 2u);
   EXPECT_EQ(r->events[0].pos, 17u);
@@ -46,18 +46,41 @@ TEST(ParsePoll, KeepsDataByteForByte) {
   EXPECT_EQ(r->events[0].data, R"({"amount":5.50,"s":"a\"}b"})");
   EXPECT_EQ(r->events[1].type, "caf\xC3\xA9");
   EXPECT_EQ(r->events[1].data, "{}");
+  EXPECT_EQ(r->events[1].stream, "room:a") << "the one stream polled";
   EXPECT_EQ(r->next, 18u);
   EXPECT_FALSE(r->gap);
 }
 
+TEST(ParsePoll, SeveralStreamsNameEachEventsStream) {
+  const stream_set both{"{t}a", "{t}b"};
+  auto r = parse_poll(
+      R"({"events":[{"stream":"{t}b","position":1,"time":2,"type":"x","data":{}},)"
+      R"({"stream":"{t}a","position":3,"time":2,"type":"y","data":{}}],"next":3,"gap":false})",
+      both);
+  ASSERT_TRUE(r) << r.err().message;
+  EXPECT_EQ(r->events[0].stream, "{t}b");
+  EXPECT_EQ(r->events[1].stream, "{t}a");
+  EXPECT_EQ(to_json(r->events[0], true),
+            R"({"stream":"{t}b","position":1,"time":2,"type":"x","data":{}})");
+  for (const char* bad :
+       {R"({"events":[{"position":1,"time":2,"type":"x","data":{}}],"next":1})",
+        R"({"events":[{"stream":"{t}c","position":1,"type":"x","data":{}}],)"
+        R"("next":1})",
+        R"({"events":[{"stream":7,"position":1,"type":"x","data":{}}],"next":1})"}) {
+    auto refused = parse_poll(bad, both);
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_EQ(refused.err().code, "bad_response") << bad;
+  }
+}
+
 TEST(ParsePoll, ReadsAnEmptyAnswerAndAGap) {
-  auto r = parse_poll(R"({"events":[],"next":42,"gap":true})");
+  auto r = parse_poll(R"({"events":[],"next":42,"gap":true})", "room:a");
   ASSERT_TRUE(r) << r.err().message;
   EXPECT_TRUE(r->events.empty());
   EXPECT_EQ(r->next, 42u);
   EXPECT_TRUE(r->gap);
 
-  r = parse_poll(R"({ "next" : 3 , "events" : [ ] , "extra": {"x":[1]} })");
+  r = parse_poll(R"({ "next" : 3 , "events" : [ ] , "extra": {"x":[1]} })", "room:a");
   ASSERT_TRUE(r) << r.err().message;
   EXPECT_EQ(r->next, 3u);
   EXPECT_FALSE(r->gap);
@@ -72,7 +95,7 @@ TEST(ParsePoll, RejectsWhatTheApiDoesNotSay) {
         R"({"events":[{"position":1,"type":"t","data":[]}],"next":1})",
         R"({"events":[{"position":"1","type":"t","data":{}}],"next":1})",
         R"({"events":[],"next":1} trailing)"}) {
-    auto r = parse_poll(bad);
+    auto r = parse_poll(bad, "room:a");
     EXPECT_FALSE(r) << bad;
     if (!r) {
       EXPECT_EQ(r.err().kind, error_kind::protocol) << bad;

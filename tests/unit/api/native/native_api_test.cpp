@@ -158,5 +158,58 @@ TEST_F(NativeApi, StreamInfoCountsHeadAndWaiters) {
   harness_.finish(parked);
 }
 
+TEST_F(NativeApi, APollOfSeveralStreamsMergesThemByPositionWithTheirNames) {
+  publish("room:{t}a", R"({"type":"one"})");
+  publish("room:{t}b", R"({"type":"two","data":{"n":2}})");
+  publish("room:{t}c", R"({"type":"other"})");
+  publish("room:{t}a", R"({"type":"three"})");
+  auto res = harness_.call(bhttp::verb::get, "/v1/events?streams=room:%7Bt%7Db,room:{t}a&timeout=0",
+                           reader);
+  EXPECT_EQ(res.result(), bhttp::status::ok);
+  EXPECT_EQ(res.body(),
+            R"({"events":[{"stream":"room:{t}a","position":1,"time":1700000000000,"type":"one",)"
+            R"("data":{}},{"stream":"room:{t}b","position":2,"time":1700000000000,"type":"two",)"
+            R"("data":{"n":2}},{"stream":"room:{t}a","position":4,"time":1700000000000,)"
+            R"("type":"three","data":{}}],"next":4,"gap":false})");
+  auto rest = harness_.call(bhttp::verb::get,
+                            "/v1/events?streams=room:{t}a,room:{t}b&after=2&types=three", reader);
+  EXPECT_EQ(body(rest).at("events").as_array().size(), 1u);
+  EXPECT_EQ(body(rest).at("next").as_int64(), 4);
+}
+
+TEST_F(NativeApi, AParkedPollOfSeveralStreamsWakesOnAnyOfThem) {
+  auto poll =
+      harness_.start(bhttp::verb::get, "/v1/events?streams=room:{t}x,room:{t}y&after=now", reader);
+  EXPECT_FALSE(poll->done);
+  publish("room:{t}y", R"({"type":"t"})");
+  ASSERT_TRUE(harness_.finish(poll));
+  EXPECT_EQ(body(*poll->answer).at("events").at(0).at("stream"), "room:{t}y");
+  EXPECT_EQ(body(*poll->answer).at("next").as_int64(), 1);
+}
+
+TEST_F(NativeApi, APollOfSeveralStreamsChecksEachName) {
+  auto code_and_message = [&](const std::string& target) {
+    auto res = harness_.call(bhttp::verb::get, target, reader);
+    return std::make_pair(res.result(),
+                          std::string(body(res).at("error").at("message").as_string()));
+  };
+  using P = std::pair<bhttp::status, std::string>;
+  EXPECT_EQ(
+      code_and_message("/v1/events?timeout=0"),
+      P(bhttp::status::bad_request, "'streams' is required: the streams to poll, comma-separated"));
+  EXPECT_EQ(code_and_message("/v1/events?streams=room:a,,room:b"),
+            P(bhttp::status::bad_request, "streams[1]: stream name is empty"));
+  EXPECT_EQ(code_and_message("/v1/events?streams=room:{t}a,user:{t}1"),
+            P(bhttp::status::forbidden, "this key may not read stream 'user:{t}1'"));
+  EXPECT_EQ(code_and_message("/v1/events?streams=room:a,room:b").first, bhttp::status::bad_request)
+      << "streams of different tags have no common cursor";
+  std::string many = "/v1/events?streams=";
+  for (std::size_t i = 0; i <= max_poll_streams; ++i)
+    many += (i ? ",room:{t}" : "room:{t}") + std::to_string(i);
+  EXPECT_EQ(code_and_message(many),
+            P(bhttp::status::bad_request,
+              "'streams' names more than 50 streams; at most 50 may be polled together"));
+}
+
 }  // namespace
 }  // namespace eventfeed::api::native
