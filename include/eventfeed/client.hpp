@@ -258,6 +258,13 @@ class client {
   // GET /healthz (no key needed).
   result<server_health> health();
 
+  // Any other route (the admin API's, docs/api/admin.md): `method` ("GET", "POST", "DELETE")
+  // on `target` (the path below the base URL, with any query), with `body` (JSON text, or
+  // empty). The answer's body as the server sent it, for a 2xx answer; an error answer is an
+  // error as for the other calls. Deliberately raw: the caller reads the JSON.
+  result<std::string> call(std::string_view method, std::string_view target,
+                           std::string_view body = {});
+
   // Thread-safe. Ends the call in flight with error_kind::cancelled, promptly, and makes every
   // later call fail the same way until reset_cancel().
   void cancel() noexcept;

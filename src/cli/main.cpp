@@ -34,6 +34,10 @@
 //            stderr says where it publishes. It starts with broadcastStart and ends, after
 //            --count events or on SIGINT/SIGTERM (exit 0), with broadcastStop. A server error
 //            ends it with exit 1.
+//   admin    stdout: the server's answer, one JSON line (docs/api/admin.md): `key add` and
+//            `key rotate` print the new secret in it, the only time it is ever shown; `key list`
+//            {"keys":[...]}, `key show` and `key revoke` the key (never its secret). --key must
+//            be a key with `admin = true`.
 //   stderr   every diagnostic, one line each, starting with "eventfeed: ".
 //
 // Exit status: 0 success; 1 the server answered with an error, or could not be reached;
@@ -47,6 +51,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -366,6 +371,35 @@ int run_demo(const remote_args& remote, const demo_args& args) {
 // ---- arguments ---------------------------------------------------------------------------------
 
 // CLI11 2.1's own range checks print the whole range of a double; these say it plainly.
+// ---- admin ------------------------------------------------------------------------------------
+
+struct admin_key_args {
+  std::string name;
+  std::vector<std::string> read;
+  std::vector<std::string> publish;
+  std::string id;
+};
+
+// The body of POST /v1/admin/keys.
+std::string key_body(const admin_key_args& args) {
+  boost::json::object body;
+  if (!args.name.empty()) body["name"] = args.name;
+  boost::json::array read(args.read.begin(), args.read.end());
+  boost::json::array publish(args.publish.begin(), args.publish.end());
+  body["read"] = std::move(read);
+  body["publish"] = std::move(publish);
+  return boost::json::serialize(body);
+}
+
+// One admin call; prints the server's answer as one line.
+int run_admin(const remote_args& remote, std::string_view method, const std::string& target,
+              const std::string& body = {}) {
+  eventfeed::client c({.url = remote.url(), .key = remote.key});
+  auto answer = c.call(method, target, body);
+  if (!answer) return fail("admin", answer.err());
+  return emit(*answer + "\n") ? exit_ok : exit_failed;
+}
+
 const CLI::Validator positive_integer(
     [](std::string& text) -> std::string {
       const bool digits =
@@ -393,7 +427,8 @@ const CLI::Validator poll_seconds(
 constexpr const char* main_description =
     "eventfeed delivers events to HTTP clients by long-polling. `serve` runs the server. "
     "`publish` appends events to a stream of a running server and `tail` follows a stream, "
-    "printing its events as JSON lines; `demo` plays a made-up broadcast room into a stream. "
+    "printing its events as JSON lines; `demo` plays a made-up broadcast room into a stream; "
+    "`admin` manages the keys the server keeps in its store (with an admin key). "
     "They speak the native HTTP API at --url with --key (or EVENTFEED_URL and EVENTFEED_KEY).";
 
 constexpr const char* main_footer = R"(
@@ -405,6 +440,7 @@ Examples:
   eventfeed tail room:alice --after 0 --types tip   # the whole retained stream, tips only
   jq -c '.[]' tips.json | eventfeed publish room:alice tip -   # one event per line of stdin
   eventfeed demo                                    # a lively room in cb:alice (demo config)
+  eventfeed admin key add --read 'room:*' --key ADMIN_KEY   # a stored key, its secret shown once
 
 Exit status: 0 success, 1 server or connection error, 2 usage error.)";
 
@@ -536,6 +572,37 @@ The key is --key or EVENTFEED_KEY, else demo.toml's publisher key (demo-publishe
       ->check(positive_integer);
   demo_cmd->add_option("--seed", demo.seed, "Play the same show again (any number but 0)");
 
+  admin_key_args admin_key;
+  auto* admin_cmd = cli.add_subcommand(
+      "admin",
+      "Manage the credentials a running server keeps in its store (the admin API, "
+      "docs/api/admin.md). --key must be a [[keys]] entry with admin = true.");
+  admin_cmd->require_subcommand(1);
+  auto* admin_key_cmd = admin_cmd->add_subcommand(
+      "key", "Native API keys: the server generates each secret and shows it once");
+  admin_key_cmd->require_subcommand(1);
+  admin_key_cmd->footer(R"(
+Examples:
+  export EVENTFEED_KEY=my-admin-key
+  eventfeed admin key add --name alice --read 'room:*' --publish room:alice
+  eventfeed admin key list
+  eventfeed admin key rotate c1f0...        # a new secret; the old one is refused at once
+  eventfeed admin key revoke c1f0...        # refused at once; its parked polls answered 401)");
+  auto* key_add = admin_key_cmd->add_subcommand(
+      "add", "Create a key; prints it with its secret (the only time the secret is shown)");
+  key_add->add_option("--name", admin_key.name, "A label for logs and lists (default: its id)");
+  key_add->add_option("--read", admin_key.read, "Stream pattern it may read (repeatable)");
+  key_add->add_option("--publish", admin_key.publish,
+                      "Stream pattern it may publish to (repeatable)");
+  auto* key_list = admin_key_cmd->add_subcommand("list", "List the stored keys (no secrets)");
+  auto* key_show = admin_key_cmd->add_subcommand("show", "Show one stored key (no secret)");
+  auto* key_rotate = admin_key_cmd->add_subcommand(
+      "rotate", "Give a key a new secret (printed once); the old one is refused at once");
+  auto* key_revoke = admin_key_cmd->add_subcommand(
+      "revoke", "Delete a key: refused at once, polls parked with it answered 401");
+  for (auto* sub : {key_show, key_rotate, key_revoke})
+    sub->add_option("ID", admin_key.id, "The key's id (from add or list)")->required();
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -553,5 +620,20 @@ The key is --key or EVENTFEED_KEY, else demo.toml's publisher key (demo-publishe
   tail.after_given = after_opt->count() > 0;
   if (publish_cmd->parsed()) return run_publish(remote, publish);
   if (demo_cmd->parsed()) return run_demo(remote, demo);
+  if (admin_cmd->parsed()) {
+    const std::string keys = "/v1/admin/keys";
+    if (key_add->parsed()) {
+      if (admin_key.read.empty() && admin_key.publish.empty()) {
+        std::fprintf(stderr, "eventfeed: admin key add: give it --read and/or --publish\n");
+        return exit_usage;
+      }
+      return run_admin(remote, "POST", keys, key_body(admin_key));
+    }
+    if (key_list->parsed()) return run_admin(remote, "GET", keys);
+    const std::string one = keys + "/" + eventfeed::detail::encode_path_segment(admin_key.id);
+    if (key_show->parsed()) return run_admin(remote, "GET", one);
+    if (key_rotate->parsed()) return run_admin(remote, "POST", one + "/rotate");
+    return run_admin(remote, "DELETE", one);
+  }
   return run_tail(remote, tail);
 }

@@ -116,6 +116,18 @@ result<server_health> client::health() {
       detail::parse_health);
 }
 
+result<std::string> client::call(std::string_view method, std::string_view target,
+                                 std::string_view body) {
+  const auto verb = boost::beast::http::string_to_verb(method);
+  if (verb == boost::beast::http::verb::unknown || target.empty() || target.front() != '/')
+    return error{error_kind::invalid_argument, 0, "invalid_target",
+                 "a call needs a method and a target starting with '/'"};
+  return impl_->call<std::string>(
+      detail::request_spec{verb, std::string(target), std::string(body),
+                           impl_->session.options().request_timeout},
+      [](std::string_view answer) -> result<std::string> { return std::string(answer); });
+}
+
 void client::cancel() noexcept {
   if (!impl_) return;
   impl_->session.cancel();

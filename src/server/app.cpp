@@ -42,10 +42,12 @@ app::app(config cfg) : cfg_(std::move(cfg)) {
     store_ = std::make_unique<store::sqlite::sqlite_store>(std::move(so), &clock_);
   }
   feed_ = std::make_unique<feed::engine>(*store_, clock_);
+  credentials_ = std::make_unique<api::common::credential_store>(*store_, clock_);
+  spdlog::info("stored credentials: {} loaded", credentials_->size());
   server_ = std::make_unique<http::server>(cfg_.http, routes_);
   tasks_ = std::make_unique<feed::task_group>(server_->executor());
-  platform_ = std::unique_ptr<api::common::platform>(
-      new api::common::platform{routes_, *feed_, clock_, *tasks_, cfg_.public_url});
+  platform_ = std::unique_ptr<api::common::platform>(new api::common::platform{
+      routes_, *feed_, clock_, *tasks_, cfg_.public_url, credentials_.get()});
   add_health_route(routes_, *feed_);
   for (const auto& d : cfg_.dialects) d->install(*platform_);
 }

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "api/common/dialect.hpp"
+#include "api/common/stored_credentials.hpp"
 #include "core/clock.hpp"
 #include "feed/feed.hpp"
 #include "feed/task_group.hpp"
@@ -43,6 +44,8 @@ class app {
   core::system_clock clock_;
   std::unique_ptr<store::store> store_;
   std::unique_ptr<feed::engine> feed_;
+  // Loaded from the store before the dialects install; lives as long as the store.
+  std::unique_ptr<api::common::credential_store> credentials_;
   http::router routes_;
   std::unique_ptr<http::server> server_;
   // Its tasks run on the server's first context: declared after the server, so destroyed

@@ -1,7 +1,13 @@
 #include "api/common/credentials.hpp"
 
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
 #include <algorithm>
 #include <array>
+#include <stdexcept>
 
 namespace eventfeed::api::common {
 
@@ -114,15 +120,134 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
+bool login_matches(std::string_view entry_login, std::string_view login) noexcept {
+  return iequals(entry_login, login);
+}
+
+namespace {
+
+std::atomic<std::uint64_t> next_hasher_id{1};
+
+struct mac_ctx_free {
+  void operator()(EVP_MAC_CTX* c) const noexcept { EVP_MAC_CTX_free(c); }
+};
+using mac_ctx = std::unique_ptr<EVP_MAC_CTX, mac_ctx_free>;
+
+// HMAC-SHA256 keyed with `key`, ready for EVP_MAC_init(ctx, nullptr, 0, nullptr).
+mac_ctx keyed_hmac(const std::string& key) {
+  static EVP_MAC* const hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);  // never freed
+  if (!hmac) throw std::runtime_error("OpenSSL has no HMAC");
+  mac_ctx ctx(EVP_MAC_CTX_new(hmac));
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_END};
+  if (!ctx || EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(key.data()),
+                           key.size(), params) != 1)
+    throw std::runtime_error("HMAC-SHA256 failed");
+  return ctx;
+}
+
+// One thread's keyed contexts, by hasher id. Few hashers exist (one per server), so a short
+// vector is enough; the context of a destroyed hasher stays until the thread ends.
+thread_local std::vector<std::pair<std::uint64_t, mac_ctx>> mac_cache;
+
+}  // namespace
+
+secret_hasher::secret_hasher(std::string pepper)
+    : id_(next_hasher_id.fetch_add(1, std::memory_order_relaxed)), pepper_(std::move(pepper)) {}
+
+std::string secret_hasher::digest(std::string_view secret) const {
+  EVP_MAC_CTX* ctx = nullptr;
+  for (auto& [id, c] : mac_cache)
+    if (id == id_) ctx = c.get();
+  const bool fresh = !ctx;
+  if (fresh) ctx = mac_cache.emplace_back(id_, keyed_hmac(pepper_)).second.get();
+  std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
+  std::size_t len = 0;
+  if ((!fresh && EVP_MAC_init(ctx, nullptr, 0, nullptr) != 1) ||
+      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(secret.data()), secret.size()) !=
+          1 ||
+      EVP_MAC_final(ctx, out.data(), &len, out.size()) != 1)
+    throw std::runtime_error("HMAC-SHA256 failed");
+  return std::string(reinterpret_cast<const char*>(out.data()), len);
+}
+
+std::string random_bytes(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
+    throw std::runtime_error("the system's random number generator failed");
+  return raw;
+}
+
+std::string random_token(std::size_t bytes) {
+  const std::string raw = random_bytes(bytes);
+  static constexpr char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  out.reserve((bytes * 4 + 2) / 3);
+  std::uint32_t bits = 0;
+  int count = 0;
+  for (char ch : raw) {
+    bits = (bits << 8) | static_cast<unsigned char>(ch);
+    count += 8;
+    while (count >= 6) {
+      count -= 6;
+      out.push_back(alphabet[(bits >> count) & 63]);
+    }
+  }
+  if (count > 0) out.push_back(alphabet[(bits << (6 - count)) & 63]);
+  return out;
+}
+
+std::string hex_encode(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (char ch : bytes) {
+    const auto b = static_cast<unsigned char>(ch);
+    out.push_back(digits[b >> 4]);
+    out.push_back(digits[b & 15]);
+  }
+  return out;
+}
+
+std::optional<std::string> hex_decode(std::string_view hex) {
+  if (hex.size() % 2) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = nibble(hex[i]);
+    const int lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
 key_ring::key_ring() : key_ring(core::random_siphash_key()) {}
 
 key_ring::key_ring(core::siphash_key index_key) : index_key_(index_key) {}
 
 void key_ring::add(std::string secret, core::principal who, std::string login,
                    feed::rate_slot* rate) {
-  const std::uint64_t h = core::siphash24(index_key_, secret);
+  key_entry e;
+  e.secret = std::move(secret);
+  e.login = std::move(login);
+  e.who = std::move(who);
+  e.rate = rate;
+  add(std::move(e));
+}
+
+void key_ring::add(key_entry entry) {
+  const std::uint64_t h = core::siphash24(index_key_, entry.secret);
   const std::size_t at = entries_.size();
-  entries_.push_back({std::move(secret), std::move(login), std::move(who), rate});
+  entries_.push_back(std::move(entry));
   index_.insert(std::upper_bound(index_.begin(), index_.end(), std::pair{h, at}), {h, at});
 }
 

@@ -71,11 +71,49 @@ credential path_credential(std::string_view login, std::string_view token);
 std::optional<std::string> base64_decode(std::string_view text);
 
 struct key_entry {
-  std::string secret;
-  std::string login;  // empty: the secret alone identifies the caller
+  std::string secret;  // for a stored credential: the secret's digest (secret_hasher::digest)
+  std::string login;   // empty: the secret alone identifies the caller
   core::principal who;
   feed::rate_slot* rate = nullptr;  // this credential's budget, if its dialect limits rates
+  // A stored credential's secret, numbered for this process (0: a config key or a signed
+  // token). Revoking or rotating the credential answers the polls parked with it through this
+  // number (api/common/revocations.hpp).
+  std::uint64_t serial = 0;
+  bool admin = false;  // may use the admin API (`admin = true` in `[[keys]]`)
 };
+
+// Whether `login` matches an entry's login: ASCII case-insensitively (emails, usernames).
+bool login_matches(std::string_view entry_login, std::string_view login) noexcept;
+
+// The keyed digest stored credentials keep instead of their secret: HMAC-SHA256 under a pepper
+// the server keeps in its store. Why this and not a password hash: the secrets are 256-bit
+// random strings the server generated, so no dictionary or brute force can invert the digest
+// (SHA-256's preimage resistance is the protection, even for whoever holds the store and its
+// pepper), and a fast hash lets the request path check a secret in about a microsecond. The
+// pepper makes digests of one deployment useless in another. Thread-safe (immutable).
+//
+// OpenSSL's one-shot HMAC() looks the algorithm up in its provider store on every call, under
+// a lock all threads share; instead each thread keeps one HMAC context per hasher, keyed once
+// and re-initialised per digest (a fifth of the time, and no shared lock).
+class secret_hasher {
+ public:
+  explicit secret_hasher(std::string pepper);
+  // 32 raw bytes. Throws std::runtime_error if OpenSSL fails.
+  std::string digest(std::string_view secret) const;
+
+ private:
+  const std::uint64_t id_;  // tells this hasher's contexts in the per-thread caches apart
+  std::string pepper_;
+};
+
+// `bytes` bytes from OpenSSL's CSPRNG. Throws std::runtime_error if the CSPRNG fails.
+std::string random_bytes(std::size_t bytes);
+// `bytes` random bytes as URL-safe base64 without padding (RFC 4648 section 5): what the server
+// hands out as a generated secret (32 bytes: 43 characters).
+std::string random_token(std::size_t bytes = 32);
+// The same bytes as lower-case hex, and back (nullopt unless even-length hex).
+std::string hex_encode(std::string_view bytes);
+std::optional<std::string> hex_decode(std::string_view hex);
 
 class key_ring {
  public:
@@ -84,6 +122,8 @@ class key_ring {
 
   void add(std::string secret, core::principal who, std::string login = {},
            feed::rate_slot* rate = nullptr);
+  // Adds an entry as it is (its serial and admin flag with it).
+  void add(key_entry entry);
 
   // The entry with this secret (the first, if several share it), or null.
   const key_entry* find_entry(std::string_view secret) const noexcept;

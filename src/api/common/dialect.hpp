@@ -24,6 +24,7 @@
 namespace eventfeed::api::common {
 
 class config_table;
+class credential_store;
 
 // What the server gives every dialect when it installs.
 struct platform {
@@ -35,6 +36,10 @@ struct platform {
   // address), without a trailing slash, for dialects that hand out absolute URLs. Set once the
   // server has bound its port and before any request is served; read-only afterwards.
   std::string public_url;
+  // Credentials created at runtime (stored_credentials.hpp), shared by every dialect: each
+  // puts those of its kinds into its key ring and rebuilds the ring on every change. Null
+  // when the server runs without (unit tests).
+  credential_store* credentials = nullptr;
 };
 
 class dialect {

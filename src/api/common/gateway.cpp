@@ -1,5 +1,7 @@
 #include "api/common/gateway.hpp"
 
+#include "api/common/stored_credentials.hpp"
+
 namespace eventfeed::api::common {
 
 net::awaitable<void> answered() {
@@ -28,6 +30,12 @@ http::response gateway::gone_answer() {
   auto res = http::json_response(bhttp::status::ok, "{}");
   res.keep_alive(false);
   return res;
+}
+
+http::response gateway::revoked_answer(const http::request_context& ctx) const {
+  const auto& shape =
+      policy_.unknown.shape ? *policy_.unknown.shape : errors_[core::errc::unauthorized];
+  return render_error(ctx, shape, "credential revoked");
 }
 
 void gateway::refuse_admission(http::request_context& ctx, const refusal& r, core::errc row,
@@ -74,6 +82,10 @@ std::optional<caller> gateway::admit(http::request_context& ctx) const {
   caller who;
   who.ring = keys_.current();
   who.entry = who.ring->resolve(cred);
+  if (!who.entry && policy_.stored) {
+    who.vouched = policy_.stored->resolve(cred);
+    who.entry = who.vouched.get();
+  }
   if (!who.entry && policy_.vouch) {
     std::string why;
     who.vouched = policy_.vouch(cred, why);

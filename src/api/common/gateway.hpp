@@ -18,8 +18,9 @@
 // shutdown wake so that clients reconnect elsewhere.
 //
 // Memory: `poll`'s coroutine frame is what every parked poll holds (with the engine's and the
-// connection's). It holds the request, the outcome and the render object, nothing else; the
-// handler that returns it is a plain function, so it adds no frame of its own.
+// connection's). It holds the request, the outcome, the render object and a revocation ticket
+// (24 bytes; revocations.hpp), nothing else; the handler that returns it is a plain function,
+// so it adds no frame of its own.
 //
 // Thread affinity: a gateway is immutable after construction; handlers on any I/O thread use it.
 #pragma once
@@ -32,6 +33,7 @@
 
 #include "api/common/credentials.hpp"
 #include "api/common/errors.hpp"
+#include "api/common/revocations.hpp"
 #include "feed/feed.hpp"
 #include "feed/rate_limiter.hpp"
 #include "http/request_context.hpp"
@@ -39,6 +41,8 @@
 namespace eventfeed::api::common {
 
 namespace net = boost::asio;
+
+class credential_index;
 
 // What a dialect answers when admission fails for one reason.
 struct refusal {
@@ -66,13 +70,21 @@ struct admission_policy {
   // returns an entry of its own making, or null with `why` set to the refusal's message (a
   // token it recognises but refuses), or null with `why` empty (not its kind: `unknown`).
   std::function<std::shared_ptr<const key_entry>(const credential&, std::string& why)> vouch;
+  // Stored credentials of the dialect's kind (stored_credentials.hpp), asked for a credential
+  // its key ring does not hold, before `vouch`: the config file's credentials take precedence.
+  const credential_index* stored = nullptr;
+  // Where revocations of stored credentials are announced (the credential store's board):
+  // a poll admitted with a stored credential is tracked there while it runs, and answered
+  // `unauthorized` if the credential is revoked meanwhile. Null: polls are not tracked.
+  revocation_board* revocations = nullptr;
 };
 
 // An admitted caller. Holds the key ring it was found in (or the entry a signed token made), so
 // `who()` stays valid for as long as the caller is kept, whatever reloads happen meanwhile.
 struct caller {
   std::shared_ptr<const key_ring> ring;
-  std::shared_ptr<const key_entry> vouched;  // the entry, when `vouch` made it
+  // The entry, when it is not the ring's: a stored credential's, or the one `vouch` made.
+  std::shared_ptr<const key_entry> vouched;
   const key_entry* entry = nullptr;
   // What the rate limiter said of this request, when the dialect limits rates (for dialects
   // that put the X-RateLimit-* headers on every answer: rate_headers()).
@@ -113,14 +125,22 @@ class gateway {
   }
 
   // The long-poll sequence (see the file comment). `render` is called once, with the outcome,
-  // unless the client has gone or the poll failed.
+  // unless the client has gone, the poll failed, or the credential it was admitted with (its
+  // key_entry::serial, `serial`; 0 for none) was revoked while it ran: then it is answered
+  // `unauthorized` (see revocations.hpp).
   template <class Render>
-  net::awaitable<void> poll(http::request_context& ctx, feed::poll_request req,
-                            Render render) const {
+  net::awaitable<void> poll(http::request_context& ctx, feed::poll_request req, Render render,
+                            std::uint64_t serial = 0) const {
     ctx.release_request();
-    req.on_wait = [&ctx](std::function<void()> cancel) { ctx.begin_watch(std::move(cancel)); };
+    revocation_board::ticket ticket(policy_.revocations, serial);
+    req.on_wait = [&ctx, &ticket](std::function<void()> cancel) {
+      ticket.on_wait(cancel);
+      ctx.begin_watch(std::move(cancel));
+    };
     auto outcome = co_await feed_.async_poll(std::move(req));
+    const bool revoked = ticket.release();
     const bool client_gone = co_await ctx.end_watch();
+    if (revoked && !client_gone) co_return ctx.reply(revoked_answer(ctx));
     co_return ctx.reply(answer_poll(ctx, outcome, client_gone, render));
   }
 
@@ -141,6 +161,8 @@ class gateway {
   }
   // Nobody will read it: an empty object, and the connection closes.
   static http::response gone_answer();
+  // The dialect's refusal of an unknown credential, saying it was revoked.
+  http::response revoked_answer(const http::request_context& ctx) const;
   void refuse_admission(http::request_context& ctx, const refusal& r, core::errc row,
                         const header_list& extra = {},
                         std::chrono::milliseconds retry_after = {}) const;

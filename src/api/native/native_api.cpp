@@ -41,11 +41,11 @@ const std::string& render_event(const core::event& ev) {
   });
 }
 
-namespace {
-
-common::admission_policy admission(const common::jwt_trust* jwt) {
+common::admission_policy admission(const other_credentials& others) {
   common::admission_policy p;
-  if (jwt)
+  p.stored = others.stored;
+  p.revocations = others.revocations;
+  if (const common::jwt_trust* jwt = others.jwt)
     p.vouch = [jwt](const common::credential& c, std::string& why) { return jwt->vouch(c, why); };
   p.form = common::credential_form::bearer;
   p.missing.message = "missing 'Authorization: Bearer <key>' header";
@@ -54,6 +54,8 @@ common::admission_policy admission(const common::jwt_trust* jwt) {
   p.unknown.message = "unknown key";
   return p;
 }
+
+namespace {
 
 // {"events":[...],"next":N,"gap":B}, each event written by `item(out, event)` from its native
 // rendering, built once and cached on the event; `extra` is the bytes `item` adds to it.
@@ -121,8 +123,8 @@ core::result<std::vector<std::string>> parse_stream_list(std::string_view text) 
 class handlers {
  public:
   handlers(feed::engine& f, const common::key_directory& keys, options o,
-           const common::jwt_trust* jwt)
-      : gateway_(f, keys, errors(), admission(jwt)), opts_(o) {}
+           const other_credentials& others)
+      : gateway_(f, keys, errors(), admission(others)), opts_(o) {}
 
   net::awaitable<void> publish_one(request_context& ctx) {
     auto who = gateway_.admit(ctx);
@@ -162,16 +164,18 @@ class handlers {
 
   // Not a coroutine: the parked poll's frame is the gateway's, and this adds none.
   net::awaitable<void> poll(request_context& ctx) {
-    auto req = parse_poll(ctx, streams_of::path);
+    std::uint64_t serial = 0;
+    auto req = parse_poll(ctx, streams_of::path, serial);
     if (!req) return common::answered();
-    return gateway_.poll(ctx, std::move(*req), &render_poll);
+    return gateway_.poll(ctx, std::move(*req), &render_poll, serial);
   }
 
   // GET /v1/events?streams=a,b: several streams sharing a {tag}, one cursor.
   net::awaitable<void> poll_many(request_context& ctx) {
-    auto req = parse_poll(ctx, streams_of::query);
+    std::uint64_t serial = 0;
+    auto req = parse_poll(ctx, streams_of::query, serial);
     if (!req) return common::answered();
-    return gateway_.poll(ctx, std::move(*req), &render_multi_poll);
+    return gateway_.poll(ctx, std::move(*req), &render_multi_poll, serial);
   }
 
   net::awaitable<void> stream_info(request_context& ctx) {
@@ -225,10 +229,13 @@ class handlers {
     return listed;
   }
 
-  // The request as a feed::poll_request; nullopt with the error answered in `ctx`.
-  std::optional<feed::poll_request> parse_poll(request_context& ctx, streams_of where) const {
+  // The request as a feed::poll_request; nullopt with the error answered in `ctx`. `serial`:
+  // the caller's key_entry::serial (a stored key's, for revocation).
+  std::optional<feed::poll_request> parse_poll(request_context& ctx, streams_of where,
+                                               std::uint64_t& serial) const {
     auto who = gateway_.admit(ctx);
     if (!who) return std::nullopt;
+    serial = who->entry->serial;
     auto streams = poll_streams(ctx, who->who(), where);
     if (!streams) return gateway_.refuse(ctx, streams.err());
     auto cursor = parse_native_cursor(ctx.query("after").value_or(""));
@@ -257,8 +264,8 @@ class handlers {
 }  // namespace
 
 void register_routes(http::router& routes, feed::engine& feed, const common::key_directory& keys,
-                     options opts, const common::jwt_trust* jwt) {
-  common::route_binder<handlers> bind(routes, std::make_shared<handlers>(feed, keys, opts, jwt));
+                     options opts, other_credentials others) {
+  common::route_binder<handlers> bind(routes, std::make_shared<handlers>(feed, keys, opts, others));
   bind.post("/v1/streams/{stream}/events", &handlers::publish_one)
       .post("/v1/events", &handlers::publish_many)
       .get("/v1/events", &handlers::poll_many)

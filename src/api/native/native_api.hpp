@@ -16,6 +16,7 @@
 
 #include "api/common/credentials.hpp"
 #include "api/common/errors.hpp"
+#include "api/common/gateway.hpp"
 #include "api/common/signed_tokens.hpp"
 #include "core/event.hpp"
 #include "feed/feed.hpp"
@@ -35,9 +36,21 @@ struct options {
   std::size_t max_batch = 1000;
 };
 
-// `jwt`, if given, admits bearer tokens that it verifies (signed tokens), besides the keys.
+// Where the native API finds callers besides its key directory: signed tokens that `jwt`
+// verifies, and stored keys (`stored`, the credential store's index of kind "key"), whose
+// revocations are announced on `revocations` (a poll parked with a revoked key is answered 401).
+struct other_credentials {
+  const common::jwt_trust* jwt = nullptr;
+  const common::credential_index* stored = nullptr;
+  common::revocation_board* revocations = nullptr;
+};
+
 void register_routes(http::router& routes, feed::engine& feed, const common::key_directory& keys,
-                     options opts = {}, const common::jwt_trust* jwt = nullptr);
+                     options opts = {}, other_credentials others = {});
+
+// How the native API admits a caller (`Authorization: Bearer`, its messages), for its routes
+// and the admin API's.
+common::admission_policy admission(const other_credentials& others);
 
 // The native rendering of one event, cached on the event:
 // {"position":P,"time":T,"type":"...","data":{...}}.

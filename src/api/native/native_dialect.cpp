@@ -1,6 +1,7 @@
 #include "api/native/native_dialect.hpp"
 
 #include "api/common/config_table.hpp"
+#include "api/native/admin_api.hpp"
 
 namespace eventfeed::api::native {
 
@@ -20,13 +21,13 @@ bool parse_limits(const common::config_table& t, options& o) {
 }
 
 bool parse_key(const common::config_table& t, std::size_t index, key_config& k) {
-  if (!t.only({"name", "key", "key_env", "publish", "read"})) return false;
+  if (!t.only({"name", "key", "key_env", "publish", "read", "admin"})) return false;
   if (!t.get("name", k.name) || !t.secret("key", "key_env", k.key) ||
-      !t.strings("publish", k.publish) || !t.strings("read", k.read))
+      !t.strings("publish", k.publish) || !t.strings("read", k.read) || !t.get("admin", k.admin))
     return false;
   if (k.key.size() < 8) return t.fail("key", "must be at least 8 characters");
   if (k.name.empty()) k.name = "key" + std::to_string(index);
-  if (k.publish.empty() && k.read.empty())
+  if (k.publish.empty() && k.read.empty() && !k.admin)
     return t.fail("", "grants nothing: give it 'publish' and/or 'read' stream patterns");
   return true;
 }
@@ -49,14 +50,27 @@ bool native_dialect::configure(const common::config_table& root) {
   return root.parse_tables("jwt", jwt_keys_, common::parse_jwt_key);
 }
 
+namespace {
+
+core::principal key_principal(const std::string& name, const std::vector<std::string>& publish,
+                              const std::vector<std::string>& read) {
+  core::principal who;
+  who.name = name;
+  for (const auto& p : publish) who.publish.emplace_back(p);
+  for (const auto& p : read) who.read.emplace_back(p);
+  return who;
+}
+
+}  // namespace
+
 std::shared_ptr<const common::key_ring> native_dialect::make_ring() const {
   auto ring = std::make_shared<common::key_ring>();
   for (const auto& k : keys_) {
-    core::principal who;
-    who.name = k.name;
-    for (const auto& p : k.publish) who.publish.emplace_back(p);
-    for (const auto& p : k.read) who.read.emplace_back(p);
-    ring->add(k.key, std::move(who));
+    common::key_entry e;
+    e.secret = k.key;
+    e.who = key_principal(k.name, k.publish, k.read);
+    e.admin = k.admin;
+    ring->add(std::move(e));
   }
   return ring;
 }
@@ -79,7 +93,17 @@ void native_dialect::install(common::platform& p) {
   clock_ = &p.clock;
   directory_.replace(make_ring());
   trust_signed_tokens();
-  register_routes(p.routes, p.feed, directory_, opts_, &jwt_);
+  other_credentials others;
+  others.jwt = &jwt_;
+  if (p.credentials) {
+    // Stored keys: resolved after the config's (which win), before signed tokens.
+    others.stored = &p.credentials->serve("key", [](const common::stored_credential& c) {
+      return key_principal(c.name, c.publish, c.read);
+    });
+    others.revocations = &p.credentials->revocations();
+  }
+  register_routes(p.routes, p.feed, directory_, opts_, others);
+  if (p.credentials) register_admin_routes(p.routes, p.feed, directory_, *p.credentials, others);
 }
 
 }  // namespace eventfeed::api::native

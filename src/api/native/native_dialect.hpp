@@ -10,6 +10,7 @@
 #include "api/common/credentials.hpp"
 #include "api/common/dialect.hpp"
 #include "api/common/signed_tokens.hpp"
+#include "api/common/stored_credentials.hpp"
 #include "api/native/native_api.hpp"
 
 namespace eventfeed::api::native {
@@ -20,6 +21,7 @@ struct key_config {
   std::string key;
   std::vector<std::string> publish;  // stream patterns
   std::vector<std::string> read;
+  bool admin = false;  // may use the admin API (/v1/admin/)
 };
 
 class native_dialect final : public common::dialect {
@@ -32,7 +34,8 @@ class native_dialect final : public common::dialect {
 
   const options& limits() const noexcept { return opts_; }
   const std::vector<key_config>& keys() const noexcept { return keys_; }
-  // The key ring the configured keys make.
+  // The key ring the configured keys make (stored keys have an index of their own in the
+  // credential store, asked after this ring).
   std::shared_ptr<const common::key_ring> make_ring() const;
 
  private:

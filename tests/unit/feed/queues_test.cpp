@@ -7,6 +7,7 @@
 #include <boost/json/parse.hpp>
 #include <regex>
 
+#include "run_awaitable.hpp"
 #include "store/memory/memory_store.hpp"
 
 namespace eventfeed::feed {
@@ -20,16 +21,7 @@ class Queues : public ::testing::Test {
  protected:
   template <class T>
   T run(net::awaitable<T> work) {
-    std::optional<T> out;
-    net::co_spawn(
-        io_, [&]() -> net::awaitable<void> { out.emplace(co_await std::move(work)); },
-        [](std::exception_ptr e) {
-          if (e) std::rethrow_exception(e);
-        });
-    io_.restart();
-    io_.run();
-    EXPECT_TRUE(out.has_value());
-    return std::move(*out);
+    return testing::run_awaitable(io_, std::move(work));
   }
 
   queue_spec spec(std::string owner = "bot", std::chrono::seconds lifespan = 600s) {
